@@ -1,0 +1,1 @@
+"""A tour of the schedule library: the catalog, a few curves and a vmapped sweep."""

@@ -1,0 +1,70 @@
+"""jaxsched: learning-rate schedules for JAX and Optax that match PyTorch.
+
+Every schedule is an ``optax.Schedule``: a pure, jit-compatible function of the
+step. ``sched(t)`` is the rate the optimizer uses for its update number ``t``
+(Optax's count, from 0), which is the rate a PyTorch optimizer uses after ``t``
+calls of ``scheduler.step()``. Numeric hyperparameters may be JAX arrays, so a
+sweep over them is one ``jax.vmap``.
+"""
+
+from jaxsched._catalog import catalog
+from jaxsched._catalog import Entry
+from jaxsched._composition import chained
+from jaxsched._composition import sequential
+from jaxsched._cyclic import cyclic
+from jaxsched._cyclic import cyclic_momentum
+from jaxsched._cyclic import one_cycle
+from jaxsched._cyclic import one_cycle_momentum
+from jaxsched._decay import constant
+from jaxsched._decay import constant_factor
+from jaxsched._decay import cosine_annealing
+from jaxsched._decay import cosine_warm_restarts
+from jaxsched._decay import exponential_decay
+from jaxsched._decay import linear_factor
+from jaxsched._decay import multistep_decay
+from jaxsched._decay import polynomial_decay
+from jaxsched._decay import step_decay
+from jaxsched._phases import bias_mitigation
+from jaxsched._phases import grokking
+from jaxsched._warmup import inverse_sqrt
+from jaxsched._warmup import noam
+from jaxsched._warmup import warmup
+from jaxsched._warmup import warmup_constant
+from jaxsched._warmup import warmup_cosine
+from jaxsched._warmup import warmup_cosine_restarts
+from jaxsched._warmup import warmup_linear
+from jaxsched._warmup import warmup_polynomial
+from jaxsched._warmup import warmup_stable_decay
+
+__version__ = "0.1.0"
+
+__all__ = (
+    "Entry",
+    "bias_mitigation",
+    "catalog",
+    "chained",
+    "constant",
+    "constant_factor",
+    "cosine_annealing",
+    "cosine_warm_restarts",
+    "cyclic",
+    "cyclic_momentum",
+    "exponential_decay",
+    "grokking",
+    "inverse_sqrt",
+    "linear_factor",
+    "multistep_decay",
+    "noam",
+    "one_cycle",
+    "one_cycle_momentum",
+    "polynomial_decay",
+    "sequential",
+    "step_decay",
+    "warmup",
+    "warmup_constant",
+    "warmup_cosine",
+    "warmup_cosine_restarts",
+    "warmup_linear",
+    "warmup_polynomial",
+    "warmup_stable_decay",
+)

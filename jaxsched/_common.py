@@ -1,0 +1,241 @@
+"""Shared pieces of every schedule: step handling, validation, shapes.
+
+Every factory in jaxsched validates its concrete hyperparameters here, turns
+them into arrays (so any of them may also be a traced value under `jax.vmap`),
+and builds its curve from the small shapes below. Step arithmetic is done in
+int32 before anything is converted to floating point, so that a schedule stays
+exact at every step up to ``2**31 - 1``, where float32 can no longer hold every
+integer.
+"""
+
+import math
+from typing import Any, Optional, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+INT32_MAX = 2**31 - 1
+
+WARMUP_KINDS = ("linear", "cosine", "exponential", "polynomial", "1-sqrt")
+
+
+def is_traced(x: Any) -> bool:
+  """True when ``x`` is (or holds) a tracer, so its value is unknown now."""
+  return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(x))
+
+
+def concrete(x: Any) -> Optional[np.ndarray]:
+  """The value of ``x`` as a NumPy array, or None if it is traced."""
+  if is_traced(x):
+    return None
+  return np.asarray(x)
+
+
+def _describe(value: np.ndarray) -> str:
+  if value.ndim == 0:
+    return repr(value.item())
+  return np.array2string(value, separator=", ", threshold=8)
+
+
+def check_real(fn: str, name: str, x: Any, *, low: Optional[float] = None,
+               high: Optional[float] = None, low_open: bool = False,
+               high_open: bool = False) -> None:
+  """Checks that ``x`` is finite and in the interval given; skips tracers.
+
+  The error names the function, the argument, its value and the range, e.g.
+  ``cyclic: gamma=-1.0 must be in (0, inf)``.
+  """
+  value = concrete(x)
+  if value is None:
+    return
+  if not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
+    raise ValueError(f"{fn}: {name}={x!r} must be a real number")
+  value = value.astype(np.float64)
+  lo = "-inf" if low is None else f"{low:g}"
+  hi = "inf" if high is None else f"{high:g}"
+  interval = f"{'(' if low is None or low_open else '['}{lo}, {hi}{')' if high is None or high_open else ']'}"
+  bad = ~np.isfinite(value)
+  if low is not None:
+    bad |= (value <= low) if low_open else (value < low)
+  if high is not None:
+    bad |= (value >= high) if high_open else (value > high)
+  if np.any(bad):
+    raise ValueError(f"{fn}: {name}={_describe(value)} must be a finite number in {interval}")
+
+
+def check_steps(fn: str, name: str, x: Any, *, minimum: int = 0, noun: str = "steps") -> None:
+  """Checks that ``x`` is a whole number (of steps) in [minimum, 2**31 - 1]."""
+  value = concrete(x)
+  if value is None:
+    return
+  if not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
+    raise ValueError(f"{fn}: {name}={x!r} must be an integer number of {noun}")
+  as_float = value.astype(np.float64)
+  if (not np.all(np.isfinite(as_float)) or np.any(as_float != np.round(as_float))
+      or np.any(as_float < minimum) or np.any(as_float > INT32_MAX)):
+    raise ValueError(
+        f"{fn}: {name}={_describe(value)} must be an integer number of {noun} in "
+        f"[{minimum}, {INT32_MAX}]")
+
+
+def check_order(fn: str, small_name: str, small: Any, large_name: str, large: Any,
+                *, strict: bool = False) -> None:
+  """Checks ``small <= large`` (``<`` if strict) when both are concrete."""
+  a, b = concrete(small), concrete(large)
+  if a is None or b is None:
+    return
+  bad = np.any(a >= b) if strict else np.any(a > b)
+  if bad:
+    op = "<" if strict else "<="
+    raise ValueError(
+        f"{fn}: {small_name}={_describe(a)} must be {op} {large_name}={_describe(b)}")
+
+
+def check_choice(fn: str, name: str, value: str, allowed: Sequence[str]) -> None:
+  """Checks a structural string argument against its allowed values."""
+  if value not in allowed:
+    raise ValueError(f"{fn}: {name}={value!r} must be one of {', '.join(map(repr, allowed))}")
+
+
+def value_dtype(*values: Any) -> jnp.dtype:
+  """float32, or float64 when a value hyperparameter is float64 under x64."""
+  return jnp.result_type(jnp.float32, *values)
+
+
+def as_value(x: Any, dtype: jnp.dtype) -> jax.Array:
+  return jnp.asarray(x, dtype=dtype)
+
+
+def as_steps(x: Any) -> jax.Array:
+  """A step-count hyperparameter as int32 (a traced float is truncated)."""
+  x = jnp.asarray(x)
+  if not jnp.issubdtype(x.dtype, jnp.integer):
+    x = jnp.floor(jnp.clip(x, 0, INT32_MAX))
+  return x.astype(jnp.int32)
+
+
+def as_count(count: Any) -> jax.Array:
+  """The step as int32 in [0, 2**31 - 1]; negative steps behave as step 0."""
+  count = jnp.asarray(count)
+  if jnp.issubdtype(count.dtype, jnp.integer):
+    if count.dtype.itemsize > 4 or jnp.issubdtype(count.dtype, jnp.unsignedinteger):
+      count = jnp.clip(count, 0, INT32_MAX)
+    return jnp.maximum(count.astype(jnp.int32), 0)
+  return jnp.floor(jnp.clip(count, 0, INT32_MAX)).astype(jnp.int32)
+
+
+def fraction(numerator: jax.Array, denominator: jax.Array, dtype: jnp.dtype) -> jax.Array:
+  """``numerator / max(denominator, 1)`` from int32 parts, clipped to [0, 1].
+
+  Both parts are exact integers, so the only rounding is the final division.
+  """
+  den = jnp.maximum(denominator, 1)
+  return jnp.clip(numerator.astype(dtype) / den.astype(dtype), 0.0, 1.0)
+
+
+def fraction_boundary(fn: str, frac: Any, total: Any) -> jax.Array:
+  """The first integer step t with ``t / total >= frac``, as int32.
+
+  For concrete arguments this is computed in float64 to reproduce exactly a
+  Python reference that compares ``step / total < frac``; traced arguments
+  use float32.
+  """
+  f, n = concrete(frac), concrete(total)
+  if f is not None and n is not None:
+    f, n = float(f), int(n)
+    if n <= 0:
+      return jnp.asarray(0, jnp.int32)
+    b = math.ceil(f * n)
+    while b > 0 and (b - 1) / n >= f:
+      b -= 1
+    while b / n < f:
+      b += 1
+    return jnp.asarray(min(b, INT32_MAX), jnp.int32)
+  del fn
+  f = jnp.asarray(frac, jnp.float32)
+  n = as_steps(total)
+  return jnp.ceil(f * n.astype(jnp.float32)).astype(jnp.int32)
+
+
+def progress(count: jax.Array, start: jax.Array, length: jax.Array,
+             dtype: jnp.dtype) -> jax.Array:
+  """``(count - start) / length`` clipped to [0, 1], from int32 steps."""
+  return fraction(jnp.maximum(count - start, 0), length, dtype)
+
+
+def cosine_weight(p: jax.Array, q: Optional[jax.Array] = None) -> jax.Array:
+  """``(1 + cos(pi p)) / 2``, written to stay exact near both ends of [0, 1].
+
+  ``q``, if given, is ``1 - p`` computed directly (more precise near p = 1).
+  """
+  q = 1.0 - p if q is None else q
+  return jnp.where(p <= 0.5, jnp.cos(0.5 * jnp.pi * p) ** 2, jnp.sin(0.5 * jnp.pi * q) ** 2)
+
+
+def cosine_cycles_weight(p: jax.Array, num_cycles: jax.Array) -> jax.Array:
+  """``(1 + cos(2 pi num_cycles p)) / 2`` (transformers' cosine factor)."""
+  return 0.5 * (1.0 + jnp.cos(2.0 * jnp.pi * num_cycles * p))
+
+
+def cosine_factor(p: jax.Array, num_cycles: Any) -> jax.Array:
+  """The cosine factor for ``num_cycles``; the exact form for the usual 0.5."""
+  n = concrete(num_cycles)
+  if n is not None and n.ndim == 0 and float(n) == 0.5:
+    return cosine_weight(p)
+  return cosine_cycles_weight(p, jnp.asarray(num_cycles, p.dtype))
+
+
+def mix(start: jax.Array, end: jax.Array, weight_of_start: jax.Array) -> jax.Array:
+  """``end + (start - end) * w``: a convex combination, never outside [start, end]."""
+  return end + (start - end) * weight_of_start
+
+
+def warmup_ramp(kind: str, r: jax.Array, init_value: jax.Array, peak_value: jax.Array,
+                exponent: jax.Array) -> jax.Array:
+  """The warmup shapes, from ``init_value`` at r=0 to ``peak_value`` at r=1.
+
+  .. math::
+    \\text{linear: } i + (p - i) r \\qquad
+    \\text{cosine: } i + (p - i) \\tfrac{1 - \\cos \\pi r}{2} \\qquad
+    \\text{exponential: } i (p / i)^r \\\\
+    \\text{polynomial: } i + (p - i) r^{e} \\qquad
+    \\text{1-sqrt: } i + (p - i)(1 - \\sqrt{1 - r})
+  """
+  if kind == "linear":
+    w = r
+  elif kind == "cosine":
+    w = 1.0 - cosine_weight(r)
+  elif kind == "exponential":
+    safe_init = jnp.where(init_value > 0, init_value, peak_value)
+    ratio = jnp.where(safe_init > 0, peak_value / safe_init, 1.0)
+    return safe_init * ratio**r
+  elif kind == "polynomial":
+    w = r**exponent
+  elif kind == "1-sqrt":
+    w = 1.0 - jnp.sqrt(1.0 - r)
+  else:
+    raise ValueError(f"unknown warmup kind {kind!r}")
+  return mix(peak_value, init_value, w)
+
+
+def check_warmup(fn: str, kind: str, init_value: Any, peak_value: Any, exponent: Any,
+                 *, kind_name: str = "kind", init_name: str = "init_value") -> None:
+  """Validation shared by every factory that takes a warmup kind."""
+  check_choice(fn, kind_name, kind, WARMUP_KINDS)
+  if kind == "exponential":
+    check_real(fn, init_name, init_value, low=0.0, low_open=True)
+  if kind == "polynomial":
+    check_real(fn, "exponent", exponent, low=0.0, low_open=True)
+
+
+def finish(lr: jax.Array) -> jax.Array:
+  """Last guard of every schedule: never negative."""
+  return jnp.maximum(lr, 0)
+
+
+def concrete_sum(a: Any, b: Any) -> Any:
+  """``a + b`` in float64 when both are concrete (for validation), else traced."""
+  if is_traced((a, b)):
+    return jnp.asarray(a) + jnp.asarray(b)
+  return np.add(a, b, dtype=np.float64)
