@@ -7,8 +7,17 @@ calls of ``scheduler.step()``. Numeric hyperparameters may be JAX arrays, so a
 sweep over them is one ``jax.vmap``.
 """
 
+from jaxsched._adaptive import adaptive_step_decay
+from jaxsched._adaptive import AdaptiveStepDecayState
+from jaxsched._adaptive import current_learning_rate
+from jaxsched._adaptive import current_scale
+from jaxsched._adaptive import phase_transition
+from jaxsched._adaptive import PhaseTransitionState
+from jaxsched._adaptive import reduce_on_plateau
+from jaxsched._adaptive import ReduceOnPlateauState
 from jaxsched._catalog import catalog
 from jaxsched._catalog import Entry
+from jaxsched._composition import adaptive_momentum
 from jaxsched._composition import chained
 from jaxsched._composition import sequential
 from jaxsched._cyclic import cyclic
@@ -39,7 +48,12 @@ from jaxsched._warmup import warmup_stable_decay
 __version__ = "0.1.0"
 
 __all__ = (
+    "AdaptiveStepDecayState",
     "Entry",
+    "PhaseTransitionState",
+    "ReduceOnPlateauState",
+    "adaptive_momentum",
+    "adaptive_step_decay",
     "bias_mitigation",
     "catalog",
     "chained",
@@ -47,6 +61,8 @@ __all__ = (
     "constant_factor",
     "cosine_annealing",
     "cosine_warm_restarts",
+    "current_learning_rate",
+    "current_scale",
     "cyclic",
     "cyclic_momentum",
     "exponential_decay",
@@ -57,7 +73,9 @@ __all__ = (
     "noam",
     "one_cycle",
     "one_cycle_momentum",
+    "phase_transition",
     "polynomial_decay",
+    "reduce_on_plateau",
     "sequential",
     "step_decay",
     "warmup",

@@ -102,3 +102,52 @@ def chained(init_value: Any, *factor_schedules: optax.Schedule) -> optax.Schedul
     return c.finish(out)
 
   return schedule
+
+
+def adaptive_momentum(lr_schedule: optax.Schedule, reference_lr: Any, max_momentum: Any = 0.95,
+                      min_momentum: Any = 0.85) -> optax.Schedule:
+  """Momentum coupled inversely to a learning-rate schedule.
+
+  .. math::
+    m_t = \\operatorname{clip}\\left(m_{max} - (m_{max} - m_{min})
+    \\frac{\\eta_t}{\\eta_{ref}}, \\; m_{min}, m_{max}\\right)
+
+  Seed 000: ``AdaptiveMomentumScheduler(optimizer, lr_scheduler,
+  max_momentum, min_momentum)``, whose ``initial_lr`` is ``reference_lr``
+  here: high rate, low momentum. The seed only touches optimizers with a
+  ``momentum`` field; use this for SGD's ``momentum`` or Adam's ``b1`` alike,
+  through ``optax.inject_hyperparams``:
+
+  ``optax.inject_hyperparams(optax.adam)(learning_rate=lr, b1=adaptive_momentum(lr, peak))``
+
+  Args:
+    lr_schedule: the learning-rate schedule the momentum follows.
+    reference_lr: the rate at which momentum reaches ``min_momentum``, > 0.
+    max_momentum: momentum at zero learning rate, in [0, 1].
+    min_momentum: the lowest momentum, in [0, max_momentum].
+
+  Returns:
+    An ``optax.Schedule`` of momentum values.
+
+  Examples:
+    >>> import jaxsched
+    >>> lr = jaxsched.warmup(1.0, warmup_steps=10)
+    >>> m = jaxsched.adaptive_momentum(lr, reference_lr=1.0)
+    >>> round(float(m(0)), 6), round(float(m(5)), 6), round(float(m(10)), 6)
+    (0.95, 0.9, 0.85)
+  """
+  fn = "adaptive_momentum"
+  if not callable(lr_schedule):
+    raise ValueError(f"{fn}: lr_schedule={lr_schedule!r} must be a schedule (a callable of the step)")
+  c.check_real(fn, "reference_lr", reference_lr, low=0.0, low_open=True)
+  c.check_real(fn, "max_momentum", max_momentum, low=0.0, high=1.0)
+  c.check_real(fn, "min_momentum", min_momentum, low=0.0, high=1.0)
+  c.check_order(fn, "min_momentum", min_momentum, "max_momentum", max_momentum)
+  dtype = c.value_dtype(reference_lr, max_momentum, min_momentum)
+
+  def schedule(count):
+    ratio = lr_schedule(count).astype(dtype) / c.as_value(reference_lr, dtype)
+    high, low = c.as_value(max_momentum, dtype), c.as_value(min_momentum, dtype)
+    return jnp.clip(high - (high - low) * ratio, low, high)
+
+  return schedule
