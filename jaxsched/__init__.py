@@ -33,8 +33,13 @@ from jaxsched._decay import linear_factor
 from jaxsched._decay import multistep_decay
 from jaxsched._decay import polynomial_decay
 from jaxsched._decay import step_decay
+from jaxsched._finder import lr_find
+from jaxsched._finder import LRFinderResult
 from jaxsched._phases import bias_mitigation
 from jaxsched._phases import grokking
+from jaxsched._plotting import inspect
+from jaxsched._plotting import plot
+from jaxsched._plotting import ScheduleSummary
 from jaxsched._warmup import inverse_sqrt
 from jaxsched._warmup import noam
 from jaxsched._warmup import warmup
@@ -50,8 +55,10 @@ __version__ = "0.1.0"
 __all__ = (
     "AdaptiveStepDecayState",
     "Entry",
+    "LRFinderResult",
     "PhaseTransitionState",
     "ReduceOnPlateauState",
+    "ScheduleSummary",
     "adaptive_momentum",
     "adaptive_step_decay",
     "bias_mitigation",
@@ -67,13 +74,16 @@ __all__ = (
     "cyclic_momentum",
     "exponential_decay",
     "grokking",
+    "inspect",
     "inverse_sqrt",
     "linear_factor",
+    "lr_find",
     "multistep_decay",
     "noam",
     "one_cycle",
     "one_cycle_momentum",
     "phase_transition",
+    "plot",
     "polynomial_decay",
     "reduce_on_plateau",
     "sequential",

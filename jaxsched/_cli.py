@@ -1,0 +1,231 @@
+"""The ``jaxsched`` command line: list, plot, inspect and lr-find.
+
+``jaxsched plot NAME --kw value ...`` builds ``jaxsched.NAME(kw=value, ...)``;
+the options of each schedule are generated from its factory's signature, so
+``jaxsched plot NAME --help`` lists them with their defaults. Values are read
+as Python literals (``3e-4``, ``[10, 20]``, ``True``) or else as strings.
+"""
+
+import argparse
+import ast
+import inspect as pyinspect
+import pathlib
+import sys
+from typing import Any, Optional, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxsched import _catalog
+from jaxsched import _finder
+from jaxsched import _plotting
+
+PROG = "jaxsched"
+# Schedules made of other schedules take them from a config file, not flags.
+_NESTED = ("sequential", "chained", "adaptive_momentum")
+
+
+class _UsageError(Exception):
+  """A mistake on the command line, reported in one line with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+  """argparse that reports errors in one line instead of usage + message."""
+
+  def error(self, message):
+    raise _UsageError(message)
+
+
+def _literal(text: str) -> Any:
+  try:
+    return ast.literal_eval(text)
+  except (ValueError, SyntaxError):
+    return text
+
+
+def _schedule_entries() -> dict:
+  return {e.name: e for e in _catalog.catalog()}
+
+
+def _factory_parser(command: str, name: str) -> tuple[argparse.ArgumentParser, list]:
+  """A parser for ``jaxsched COMMAND NAME`` with one option per keyword."""
+  entries = _schedule_entries()
+  if name not in entries:
+    raise _UsageError(f"unknown schedule {name!r}; `jaxsched list` shows the "
+                      f"{len(entries)} schedules")
+  if name in _NESTED:
+    raise _UsageError(f"{name} combines other schedules: describe it in a YAML file and "
+                      f"use `jaxsched {command} --config FILE`")
+  entry = entries[name]
+  parser = _Parser(prog=f"{PROG} {command} {name}",
+                   description=f"{name}: matches {entry.equivalent}.")
+  keywords = []
+  group = parser.add_argument_group(f"{name} arguments")
+  for kw, param in pyinspect.signature(entry.factory).parameters.items():
+    if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+      continue
+    keywords.append(kw)
+    flag = "--" + kw.replace("_", "-")
+    if param.default is param.empty:
+      group.add_argument(flag, dest=kw, type=_literal, required=True, help="required")
+    else:
+      group.add_argument(flag, dest=kw, type=_literal, default=param.default,
+                         help=f"default: {param.default!r}")
+  _add_output_options(parser, command)
+  return parser, keywords
+
+
+def _add_output_options(parser: argparse.ArgumentParser, command: str) -> None:
+  parser.add_argument("--steps", type=int, default=None,
+                      help="steps to evaluate (default: the schedule's total_steps)")
+  if command == "plot":
+    parser.add_argument("-o", "--output", type=pathlib.Path, default=pathlib.Path("lr.png"),
+                        help="image to write")
+    parser.add_argument("--log-y", action="store_true", help="logarithmic learning-rate axis")
+
+
+def _steps(args: argparse.Namespace, configs: Sequence[dict]) -> int:
+  if args.steps is not None:
+    if args.steps < 1:
+      raise _UsageError(f"--steps={args.steps} must be >= 1")
+    return args.steps
+  totals = [int(cfg["total_steps"]) for cfg in configs
+            if isinstance(cfg, dict) and isinstance(cfg.get("total_steps"), (int, float))]
+  if not totals:
+    raise _UsageError("this schedule has no total_steps: give --steps N")
+  return max(totals)
+
+
+def _from_config_file(path: pathlib.Path) -> tuple[list, list]:
+  """Named schedules from a YAML file: a mapping name -> config, or a list."""
+  import yaml  # pylint: disable=import-outside-toplevel
+  from jaxsched import _config  # pylint: disable=import-outside-toplevel
+  if not path.is_file():
+    raise _UsageError(f"--config {path}: no such file")
+  loaded = yaml.safe_load(path.read_text())
+  if isinstance(loaded, dict) and "type" in loaded:
+    loaded = {loaded["type"]: loaded}
+  if isinstance(loaded, dict):
+    items = list(loaded.items())
+  elif isinstance(loaded, list):
+    items = [(cfg.get("name", cfg.get("type", f"schedule {i}")) if isinstance(cfg, dict)
+              else f"schedule {i}", cfg) for i, cfg in enumerate(loaded)]
+  else:
+    raise _UsageError(f"--config {path}: expected a mapping of name -> schedule config or a list")
+  named, configs = [], []
+  for name, cfg in items:
+    cfg = {k: v for k, v in cfg.items() if k != "name"} if isinstance(cfg, dict) else cfg
+    named.append((str(name), _config.from_config(cfg)))
+    configs.append(cfg)
+  return named, configs
+
+
+def _schedules(command: str, argv: Sequence[str]) -> tuple[list, argparse.Namespace, int]:
+  """Parses ``COMMAND NAME --kw ...`` or ``COMMAND --config FILE``."""
+  if argv and not argv[0].startswith("-"):
+    parser, keywords = _factory_parser(command, argv[0])
+    args = parser.parse_args(argv[1:])
+    kwargs = {kw: getattr(args, kw) for kw in keywords}
+    schedule = _schedule_entries()[argv[0]].factory(**kwargs)
+    return [(argv[0], schedule)], args, _steps(args, [kwargs])
+  parser = _Parser(prog=f"{PROG} {command}",
+                   description=f"{command} schedules: `{PROG} {command} NAME --help` lists a "
+                   f"schedule's options; --config reads one or several from YAML.")
+  parser.add_argument("--config", type=pathlib.Path, required=True,
+                      help="YAML file: name -> {type: NAME, ...keywords}")
+  _add_output_options(parser, command)
+  args = parser.parse_args(argv)
+  named, configs = _from_config_file(args.config)
+  return named, args, _steps(args, configs)
+
+
+def _cmd_list(argv: Sequence[str]) -> int:
+  _Parser(prog=f"{PROG} list", description="every schedule and what it matches").parse_args(argv)
+  entries = _catalog.catalog()
+  width = max(len(e.name) for e in entries)
+  for e in entries:
+    params = ", ".join(p for p in pyinspect.signature(e.factory).parameters)
+    print(f"{e.name:<{width}}  {e.equivalent}")
+    print(f"{'':<{width}}    ({params})")
+  return 0
+
+
+def _cmd_plot(argv: Sequence[str]) -> int:
+  named, args, steps = _schedules("plot", argv)
+  path = _plotting.plot(named, steps, args.output, log_y=args.log_y)
+  print(f"wrote {path}")
+  return 0
+
+
+def _cmd_inspect(argv: Sequence[str]) -> int:
+  named, _, steps = _schedules("inspect", argv)
+  for name, schedule in named:
+    print(f"{name} over {steps} steps")
+    print(_plotting.inspect(schedule, steps))
+  return 0
+
+
+def _demo_problem(seed: int = 0):
+  """A one-hidden-layer tanh MLP regressing a smooth function (squared error)."""
+  rng = np.random.default_rng(seed)
+  x = rng.normal(size=(512, 8)).astype(np.float32)
+  y = np.sin(x @ rng.normal(size=8)).astype(np.float32) + 0.1 * rng.normal(size=512).astype(
+      np.float32)
+  keys = jax.random.split(jax.random.PRNGKey(seed), 2)
+  params = {"w1": jax.random.normal(keys[0], (8, 32)) * 0.3, "b1": jnp.zeros(32),
+            "w2": jax.random.normal(keys[1], (32,)) * 0.3, "b2": jnp.zeros(())}
+
+  def loss_fn(p, batch):
+    inputs, targets = batch
+    prediction = jnp.tanh(inputs @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"]
+    return jnp.mean((prediction - targets) ** 2)
+
+  return loss_fn, params, (jnp.asarray(x), jnp.asarray(y))
+
+
+def _cmd_lr_find(argv: Sequence[str]) -> int:
+  parser = _Parser(prog=f"{PROG} lr-find",
+                   description="LR range test on a built-in problem (a small tanh MLP "
+                   "regressing a smooth function): writes the plot and prints the suggestions.",
+                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+  parser.add_argument("-o", "--output", type=pathlib.Path, default=pathlib.Path("lr_find.png"))
+  parser.add_argument("--start-lr", type=float, default=1e-5)
+  parser.add_argument("--end-lr", type=float, default=100.0)
+  parser.add_argument("--num-steps", type=int, default=200)
+  parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
+  args = parser.parse_args(argv)
+  loss_fn, params, data = _demo_problem()
+  result = _finder.lr_find(loss_fn, params, data, optimizer=getattr(optax, args.optimizer),
+                           start_lr=args.start_lr, end_lr=args.end_lr, num_steps=args.num_steps)
+  for rule, lr in result.suggestions.items():
+    print(f"{rule:>9}: {lr:.4g}")
+  print(f"stopped at step {result.stop_step} (lr {result.lrs[-1]:.4g})")
+  print(f"wrote {result.plot(args.output)}")
+  return 0
+
+
+COMMANDS = {"list": _cmd_list, "plot": _cmd_plot, "inspect": _cmd_inspect,
+            "lr-find": _cmd_lr_find}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+  """Runs the command line; returns the exit status."""
+  argv = list(sys.argv[1:] if argv is None else argv)
+  if not argv or argv[0] in ("-h", "--help"):
+    print(f"usage: {PROG} {{{','.join(COMMANDS)}}} ...\n\n"
+          "  list      every schedule and the PyTorch / transformers schedule it matches\n"
+          "  plot      plot one schedule (NAME --kw value ...) or several (--config FILE)\n"
+          "  inspect   min, max, warmup, monotone stretches and warnings of a schedule\n"
+          "  lr-find   LR range test on a built-in problem, with its plot\n\n"
+          f"`{PROG} COMMAND --help` for each command's options.")
+    return 0 if argv else 2
+  command, rest = argv[0], argv[1:]
+  try:
+    if command not in COMMANDS:
+      raise _UsageError(f"unknown command {command!r}; choose from {', '.join(COMMANDS)}")
+    return COMMANDS[command](rest)
+  except (_UsageError, ValueError) as e:
+    print(f"{PROG} {command}: error: {e}", file=sys.stderr)
+    return 2

@@ -1,0 +1,219 @@
+"""Looking at schedules before training: plots and a numeric summary.
+
+matplotlib is imported inside the plotting functions only.
+"""
+
+import pathlib
+from typing import Any, Mapping, NamedTuple, Sequence, Union
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxsched import _common as c
+
+Schedules = Union[optax.Schedule, Mapping[str, optax.Schedule], Sequence[tuple]]
+
+
+class Stretch(NamedTuple):
+  """A maximal run of steps over which a schedule only rises, falls or stays."""
+  start: int
+  end: int  # inclusive
+  direction: str  # "rising", "falling" or "flat"
+
+
+class ScheduleSummary(NamedTuple):
+  """What :func:`inspect` found on steps ``[0, total_steps)``."""
+  min: float
+  max: float
+  final: float
+  argmax: int
+  warmup_steps: int
+  stretches: tuple
+  warnings: tuple
+
+  def __str__(self) -> str:
+    lines = [f"min {self.min:.6g}   max {self.max:.6g} (step {self.argmax})   "
+             f"final {self.final:.6g}   warmup {self.warmup_steps} steps"]
+    for s in self.stretches:
+      lines.append(f"  steps {s.start:>8d} .. {s.end:<8d} {s.direction}")
+    lines.extend(f"warning: {w}" for w in self.warnings)
+    return "\n".join(lines)
+
+
+def _evaluate(schedule: optax.Schedule, total_steps: int) -> np.ndarray:
+  return np.asarray(jax.jit(schedule)(jnp.arange(total_steps, dtype=jnp.int32)), np.float64)
+
+
+def _stretches(values: np.ndarray, rtol: float = 1e-6) -> tuple:
+  """Split a curve into maximal rising / falling / flat stretches."""
+  if len(values) < 2:
+    return (Stretch(0, len(values) - 1, "flat"),)
+  diff = np.diff(values)
+  tol = rtol * max(np.nanmax(np.abs(values)), 1e-30)
+  direction = np.where(diff > tol, 1, np.where(diff < -tol, -1, 0))
+  names = {1: "rising", -1: "falling", 0: "flat"}
+  out, start = [], 0
+  for i in range(1, len(direction) + 1):
+    if i == len(direction) or direction[i] != direction[start]:
+      out.append(Stretch(start, i, names[int(direction[start])]))
+      start = i
+  return tuple(out)
+
+
+def _warmup_length(values: np.ndarray, stretches: tuple) -> int:
+  """Steps of the initial rise to the maximum (0 if the schedule starts there)."""
+  first = stretches[0]
+  if first.direction == "rising" and values[first.end] >= np.nanmax(values) * (1 - 1e-6):
+    return first.end
+  return 0
+
+
+def inspect(schedule: optax.Schedule, total_steps: int) -> ScheduleSummary:
+  """Summarizes a schedule over ``[0, total_steps)`` and warns about bad values.
+
+  Reports the minimum, maximum, final value, warmup length (steps of an initial
+  rise up to the maximum), the monotone stretches, and warnings for zero,
+  negative or non-finite values (seed 004's ``debug_scheduler``, without
+  stepping an optimizer).
+
+  Args:
+    schedule: any schedule (callable of the step).
+    total_steps: number of steps to look at, >= 1.
+
+  Returns:
+    A :class:`ScheduleSummary`; ``print`` it for a readable report.
+
+  Examples:
+    >>> import jaxsched
+    >>> summary = jaxsched.inspect(jaxsched.warmup_cosine(1.0, 10, 100), 100)
+    >>> summary.warmup_steps, [s.direction for s in summary.stretches]
+    (10, ['rising', 'falling'])
+  """
+  c.check_steps("inspect", "total_steps", total_steps, minimum=1)
+  values = _evaluate(schedule, int(total_steps))
+  warnings = []
+  bad = ~np.isfinite(values)
+  if bad.any():
+    warnings.append(f"non-finite value at {bad.sum()} steps (first: step {int(np.argmax(bad))})")
+  finite = np.where(bad, 0.0, values)
+  negative = finite < 0
+  if negative.any():
+    warnings.append(f"negative value at {negative.sum()} steps "
+                    f"(first: step {int(np.argmax(negative))})")
+  zero = finite == 0
+  if zero.any():
+    where = "step 0 only" if zero.sum() == 1 and zero[0] else (
+        f"{zero.sum()} steps (first: step {int(np.argmax(zero))})")
+    warnings.append(f"zero learning rate at {where}: those updates do nothing")
+  stretches = _stretches(finite)
+  return ScheduleSummary(min=float(finite.min()), max=float(finite.max()), final=float(finite[-1]),
+                         argmax=int(np.argmax(finite)),
+                         warmup_steps=_warmup_length(finite, stretches), stretches=stretches,
+                         warnings=tuple(warnings))
+
+
+def _named(schedules: Schedules) -> list:
+  if callable(schedules):
+    return [("schedule", schedules)]
+  if isinstance(schedules, Mapping):
+    return list(schedules.items())
+  return [(str(name), s) for name, s in schedules]
+
+
+def plot(schedules: Schedules, total_steps: int, path: Any, *, log_y: bool = False,
+         title: str = "Learning-rate schedule") -> pathlib.Path:
+  """Plots one or several schedules on one figure and saves it.
+
+  The end of each warmup is marked with a dashed line and every other change
+  of direction (phase boundary) with a dotted one (seed 001's
+  ``plot_warmup_schedule``, seed 002's ``plot_schedule``).
+
+  Args:
+    schedules: a schedule, a mapping name -> schedule, or (name, schedule) pairs.
+    total_steps: number of steps to draw, >= 1.
+    path: where to save the figure (format from the extension, e.g. .png).
+    log_y: logarithmic learning-rate axis.
+    title: the figure title.
+
+  Returns:
+    The path written, as a ``pathlib.Path``.
+  """
+  c.check_steps("plot", "total_steps", total_steps, minimum=1)
+  named = _named(schedules)
+  if not named:
+    raise ValueError("plot: schedules is empty; give at least one schedule")
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+  fig, ax = plt.subplots(figsize=(9, 4.8))
+  steps = np.arange(int(total_steps))
+  for index, (name, schedule) in enumerate(named):
+    values = _evaluate(schedule, int(total_steps))
+    color = f"C{index % 10}"
+    ax.plot(steps, values, color=color, label=name, linewidth=1.6)
+    stretches = _stretches(values)
+    warmup = _warmup_length(values, stretches)
+    if warmup:
+      ax.axvline(warmup, color=color, linestyle="--", linewidth=0.9, alpha=0.8)
+    for s in stretches[1:] if not warmup else stretches[2:]:
+      ax.axvline(s.start, color=color, linestyle=":", linewidth=0.8, alpha=0.6)
+  if log_y:
+    ax.set_yscale("log")
+  ax.set_xlabel("step (optimizer update)")
+  ax.set_ylabel("learning rate")
+  ax.set_title(title + "   (dashed: warmup end, dotted: phase boundaries)", fontsize=10)
+  ax.grid(True, alpha=0.3)
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  path = pathlib.Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+  return path
+
+
+def plot_lr_find(result: Any, path: Any, *, title: str = "LR range test") -> pathlib.Path:
+  """Loss against LR (log x) with the suggestion marked; the slope below."""
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+  fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6.5), sharex=True,
+                                    gridspec_kw={"height_ratios": [2, 1]})
+  top.plot(result.lrs, result.losses, color="0.7", linewidth=1, label="loss")
+  top.plot(result.lrs, result.smoothed_losses, color="C0", linewidth=1.8, label="smoothed loss")
+  for index, (name, lr) in enumerate(sorted(result.suggestions.items())):
+    style = "-" if name == result.rule else ":"
+    top.axvline(lr, color=f"C{index + 1}", linestyle=style, label=f"{name}: {lr:.3g}")
+  top.set_xscale("log")
+  top.set_ylabel("loss")
+  top.set_title(f"{title}   suggestion ({result.rule}): {result.suggestion:.3g}")
+  # Scale the axes to the curve before the divergence, which would flatten it.
+  body = result.smoothed_losses[:-1] if len(result.smoothed_losses) > 2 else result.smoothed_losses
+  body = body[np.isfinite(body)]
+  if body.size:
+    lower, upper = body.min(), body.max()
+    top.set_ylim(lower - 0.05 * (upper - lower) - 1e-12, upper + 0.25 * (upper - lower) + 1e-12)
+  top.grid(True, alpha=0.3)
+  top.legend(fontsize=8)
+  if len(result.lrs) > 1:
+    slope = np.gradient(result.smoothed_losses, np.log(result.lrs))
+    bottom.plot(result.lrs, slope, color="C0")
+    shown = slope[:-1][np.isfinite(slope[:-1])] if len(slope) > 2 else slope[np.isfinite(slope)]
+    if shown.size:
+      span = shown.max() - shown.min()
+      bottom.set_ylim(shown.min() - 0.1 * span - 1e-12, shown.max() + 0.1 * span + 1e-12)
+  bottom.axhline(0.0, color="0.5", linewidth=0.8)
+  bottom.set_xscale("log")
+  bottom.set_xlabel("learning rate")
+  bottom.set_ylabel("d loss / d log lr")
+  bottom.grid(True, alpha=0.3)
+  fig.tight_layout()
+  path = pathlib.Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+  return path
