@@ -35,6 +35,8 @@ from jaxsched._decay import polynomial_decay
 from jaxsched._decay import step_decay
 from jaxsched._finder import lr_find
 from jaxsched._finder import LRFinderResult
+from jaxsched._grokfast import grokfast_ema
+from jaxsched._grokfast import GrokfastEmaState
 from jaxsched._phases import bias_mitigation
 from jaxsched._phases import grokking
 from jaxsched._plotting import inspect
@@ -55,6 +57,7 @@ __version__ = "0.1.0"
 __all__ = (
     "AdaptiveStepDecayState",
     "Entry",
+    "GrokfastEmaState",
     "LRFinderResult",
     "PhaseTransitionState",
     "ReduceOnPlateauState",
@@ -73,6 +76,7 @@ __all__ = (
     "cyclic",
     "cyclic_momentum",
     "exponential_decay",
+    "grokfast_ema",
     "grokking",
     "inspect",
     "inverse_sqrt",

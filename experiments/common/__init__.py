@@ -1,0 +1,1 @@
+"""Pieces shared by the experiments: training loop helpers, checkpoints, sharding, outputs."""

@@ -1,0 +1,1 @@
+"""The grokking study: modular arithmetic under different LR schedules."""

@@ -1,0 +1,49 @@
+"""seed-warmup: the seeds' schedule study on the demo MLP.
+
+Seeds 000/001: lr 1e-3, batch 512, 10k steps, linear warmup of 0/500/1000/2000
+steps then cosine to 1e-6 (one vmapped program for the four lengths x seeds);
+plus the 3-phase grokking schedule, step decay, cyclic, one-cycle,
+warmup-stable-decay, the adaptive phase-transition and plateau schedules, and
+Grokfast. Weight decay 1.0 (the papers'); run with weight_decay=0.01 for the
+seeds' own setting.
+"""
+
+from experiments.grokking.config import Config
+
+_TOTAL = 10_000
+
+
+def _warmup_cosine(warmup: int) -> dict:
+  return {"name": f"warmup{warmup}+cosine",
+          "schedule": {"type": "warmup_cosine", "warmup_steps": warmup, "total_steps": _TOTAL,
+                       "end_value": 1e-6}}
+
+
+def get_config() -> Config:
+  constant = {"type": "warmup_constant", "warmup_steps": 10}
+  return Config(
+      model="mlp", width=256, modulus=97, train_fraction=0.3, batch_size=512,
+      total_steps=_TOTAL, eval_every=200, learning_rate=1e-3, weight_decay=1.0,
+      seeds=(0, 1, 2),
+      runs=(
+          _warmup_cosine(0), _warmup_cosine(500), _warmup_cosine(1000), _warmup_cosine(2000),
+          {"name": "grokking-3phase", "schedule": {"type": "grokking", "total_steps": _TOTAL}},
+          {"name": "step_decay", "schedule": {"type": "step_decay", "step_size": 3000,
+                                              "gamma": 0.3}},
+          {"name": "cyclic", "schedule": {"type": "cyclic", "base_lr": 1e-4, "max_lr": 1e-3,
+                                          "step_size_up": 1000}},
+          {"name": "one_cycle", "schedule": {"type": "one_cycle", "total_steps": _TOTAL}},
+          {"name": "wsd", "schedule": {"type": "warmup_stable_decay", "warmup_steps": 500,
+                                       "decay_steps": 2000, "total_steps": _TOTAL}},
+          {"name": "phase_transition", "schedule": constant,
+           "adaptive": {"type": "phase_transition", "detection_window": 100, "cv_window": 20,
+                        "cv_threshold": 0.1, "boost_factor": 2.0, "boost_steps": 50}},
+          {"name": "plateau", "schedule": constant,
+           "adaptive": {"type": "reduce_on_plateau", "factor": 0.5, "patience": 500,
+                        "cooldown": 200, "min_scale": 0.01}},
+          {"name": "constant+grokfast", "schedule": constant,
+           "grokfast": {"alpha": 0.98, "lamb": 2.0}},
+          {"name": "warmup500+cosine+grokfast", "schedule": _warmup_cosine(500)["schedule"],
+           "grokfast": {"alpha": 0.98, "lamb": 2.0}},
+      ),
+      checkpoint_every=2000)

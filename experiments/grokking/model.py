@@ -1,0 +1,90 @@
+"""The three models of the study, in Flax NNX. Each maps ``(B, 2)`` pairs to ``(B, p)`` logits."""
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+
+class MLP(nnx.Module):
+  """One hidden layer on one-hot ``a`` and ``b`` with a quadratic activation.
+
+  ``h = (E_a[a] + E_b[b])**2``, ``logits = W h``: the embedding sum is the first
+  layer applied to the concatenated one-hots (Gromov, 2023), as a gather.
+  """
+
+  def __init__(self, modulus: int, width: int, *, rngs: nnx.Rngs):
+    init = nnx.initializers.normal(stddev=1.0 / jnp.sqrt(2.0))
+    self.embed_a = nnx.Embed(modulus, width, embedding_init=init, rngs=rngs)
+    self.embed_b = nnx.Embed(modulus, width, embedding_init=init, rngs=rngs)
+    self.out = nnx.Linear(width, modulus, use_bias=False,
+                          kernel_init=nnx.initializers.normal(stddev=1.0 / jnp.sqrt(width)),
+                          rngs=rngs)
+
+  def __call__(self, pairs_Bx2: jax.Array) -> jax.Array:
+    hidden_BxH = (self.embed_a(pairs_Bx2[:, 0]) + self.embed_b(pairs_Bx2[:, 1])) ** 2
+    return self.out(hidden_BxH)
+
+
+class Block(nnx.Module):
+  """Pre-LayerNorm (optional) causal self-attention and MLP block."""
+
+  def __init__(self, width: int, num_heads: int, mlp_width: int, layer_norm: bool, *,
+               rngs: nnx.Rngs):
+    self.norm_attn = nnx.LayerNorm(width, rngs=rngs) if layer_norm else None
+    self.attn = nnx.MultiHeadAttention(num_heads=num_heads, in_features=width, use_bias=layer_norm,
+                                       decode=False, rngs=rngs)
+    self.norm_mlp = nnx.LayerNorm(width, rngs=rngs) if layer_norm else None
+    self.mlp_in = nnx.Linear(width, mlp_width, rngs=rngs)
+    self.mlp_out = nnx.Linear(mlp_width, width, rngs=rngs)
+
+  def __call__(self, x_BxLxD: jax.Array, mask: jax.Array) -> jax.Array:
+    h = self.norm_attn(x_BxLxD) if self.norm_attn is not None else x_BxLxD
+    x_BxLxD = x_BxLxD + self.attn(h, mask=mask)
+    h = self.norm_mlp(x_BxLxD) if self.norm_mlp is not None else x_BxLxD
+    return x_BxLxD + self.mlp_out(jax.nn.relu(self.mlp_in(h)))
+
+
+class Transformer(nnx.Module):
+  """Decoder-only transformer reading ``a op b =`` (or ``a b =``), predicting at ``=``.
+
+  Power et al. (2022): 2 layers, width 128, 4 heads, LayerNorm, operator token.
+  Nanda et al. (2023): 1 layer, width 128, 4 heads, MLP 512, no LayerNorm, ``a b =``.
+  """
+
+  def __init__(self, modulus: int, num_layers: int, width: int, num_heads: int, mlp_width: int,
+               layer_norm: bool, with_operator: bool, *, rngs: nnx.Rngs):
+    self.modulus = modulus
+    self.with_operator = with_operator
+    length = 4 if with_operator else 3
+    self.embed = nnx.Embed(modulus + 2, width, rngs=rngs)
+    self.position = nnx.Param(nnx.initializers.normal(0.02)(rngs.params(), (length, width)))
+    self.blocks = nnx.List([Block(width, num_heads, mlp_width, layer_norm, rngs=rngs)
+                            for _ in range(num_layers)])
+    self.norm = nnx.LayerNorm(width, rngs=rngs) if layer_norm else None
+    self.unembed = nnx.Linear(width, modulus, use_bias=False, rngs=rngs)
+
+  def __call__(self, pairs_Bx2: jax.Array) -> jax.Array:
+    a, b = pairs_Bx2[:, 0], pairs_Bx2[:, 1]
+    eq = jnp.full_like(a, self.modulus + 1)
+    parts = [a, jnp.full_like(a, self.modulus), b, eq] if self.with_operator else [a, b, eq]
+    tokens_BxL = jnp.stack(parts, axis=1)
+    x_BxLxD = self.embed(tokens_BxL) + self.position[...][None]
+    mask = nnx.make_causal_mask(tokens_BxL)
+    for block in self.blocks:
+      x_BxLxD = block(x_BxLxD, mask)
+    if self.norm is not None:
+      x_BxLxD = self.norm(x_BxLxD)
+    return self.unembed(x_BxLxD[:, -1])
+
+
+def build(name: str, modulus: int, *, width: int, rngs: nnx.Rngs) -> nnx.Module:
+  """The model called ``name`` ("mlp", "power" or "nanda") for modulus ``p``."""
+  if name == "mlp":
+    return MLP(modulus, width, rngs=rngs)
+  if name == "power":
+    return Transformer(modulus, num_layers=2, width=width, num_heads=4, mlp_width=4 * width,
+                       layer_norm=True, with_operator=True, rngs=rngs)
+  if name == "nanda":
+    return Transformer(modulus, num_layers=1, width=width, num_heads=4, mlp_width=4 * width,
+                       layer_norm=False, with_operator=False, rngs=rngs)
+  raise ValueError(f"model={name!r} must be one of 'mlp', 'power', 'nanda'")
