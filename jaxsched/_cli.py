@@ -214,12 +214,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   """Runs the command line; returns the exit status."""
   argv = list(sys.argv[1:] if argv is None else argv)
   if not argv or argv[0] in ("-h", "--help"):
+    out = sys.stdout if argv else sys.stderr
     print(f"usage: {PROG} {{{','.join(COMMANDS)}}} ...\n\n"
           "  list      every schedule and the PyTorch / transformers schedule it matches\n"
           "  plot      plot one schedule (NAME --kw value ...) or several (--config FILE)\n"
           "  inspect   min, max, warmup, monotone stretches and warnings of a schedule\n"
           "  lr-find   LR range test on a built-in problem, with its plot\n\n"
-          f"`{PROG} COMMAND --help` for each command's options.")
+          f"`{PROG} COMMAND --help` for each command's options.", file=out)
     return 0 if argv else 2
   command, rest = argv[0], argv[1:]
   try:

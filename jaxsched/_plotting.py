@@ -97,20 +97,30 @@ def inspect(schedule: optax.Schedule, total_steps: int) -> ScheduleSummary:
   bad = ~np.isfinite(values)
   if bad.any():
     warnings.append(f"non-finite value at {bad.sum()} steps (first: step {int(np.argmax(bad))})")
-  finite = np.where(bad, 0.0, values)
-  negative = finite < 0
+  negative = ~bad & (values < 0)
   if negative.any():
     warnings.append(f"negative value at {negative.sum()} steps "
                     f"(first: step {int(np.argmax(negative))})")
-  zero = finite == 0
+  zero = ~bad & (values == 0)
   if zero.any():
     where = "step 0 only" if zero.sum() == 1 and zero[0] else (
         f"{zero.sum()} steps (first: step {int(np.argmax(zero))})")
     warnings.append(f"zero learning rate at {where}: those updates do nothing")
-  stretches = _stretches(finite)
-  return ScheduleSummary(min=float(finite.min()), max=float(finite.max()), final=float(finite[-1]),
-                         argmax=int(np.argmax(finite)),
-                         warmup_steps=_warmup_length(finite, stretches), stretches=stretches,
+  if bad.all():
+    return ScheduleSummary(min=float("nan"), max=float("nan"), final=float(values[-1]), argmax=0,
+                           warmup_steps=0, stretches=(), warnings=tuple(warnings))
+  # Non-finite steps carry the last finite value, so they add no stretch of their own.
+  filled = values.copy()
+  first_finite = int(np.argmax(~bad))
+  filled[:first_finite] = values[first_finite]
+  for i in range(first_finite + 1, len(filled)):
+    if bad[i]:
+      filled[i] = filled[i - 1]
+  stretches = _stretches(filled)
+  finite = values[~bad]
+  return ScheduleSummary(min=float(finite.min()), max=float(finite.max()), final=float(values[-1]),
+                         argmax=int(np.nanargmax(np.where(bad, -np.inf, values))),
+                         warmup_steps=_warmup_length(filled, stretches), stretches=stretches,
                          warnings=tuple(warnings))
 
 

@@ -1,0 +1,194 @@
+"""The ``jaxsched`` command line, run as ``python -m jaxsched`` in a subprocess.
+
+Every command line of this module is started once, concurrently, by the
+module-scoped ``runs`` fixture (each process spends seconds importing JAX);
+the tests then check one finished process each.
+"""
+
+import concurrent.futures
+import inspect
+import os
+import pathlib
+import re
+import struct
+import subprocess
+import sys
+
+import matplotlib.image
+import pytest
+
+import jaxsched
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# _plotting.plot: a 9 x 4.8 inch figure saved at 110 dpi.
+PLOT_SIZE = (990, 528)
+
+CONFIG_YAML = """\
+# Two schedules, name -> {type: NAME, ...keywords}.
+warm:
+  type: warmup_cosine
+  peak_value: 3.0e-4
+  warmup_steps: 100
+  total_steps: 1000
+decay:
+  type: step_decay
+  init_value: 2.0e-4
+  step_size: 300
+  gamma: 0.5
+"""
+
+# name -> argv after `python -m jaxsched`.
+COMMANDS = {
+    "list": ["list"],
+    "plot": ["plot", "warmup_cosine", "--peak-value", "3e-4", "--warmup-steps", "2000",
+             "--total-steps", "100000", "-o", "cosine.png"],
+    "plot_config": ["plot", "--config", "two.yaml", "-o", "two.png"],
+    "inspect_config": ["inspect", "--config", "two.yaml"],
+    "inspect": ["inspect", "cyclic", "--base-lr", "0.1", "--max-lr", "1", "--steps", "5000"],
+    "lr_find": ["lr-find", "-o", "finder.png", "--num-steps", "60"],
+    "help": ["plot", "warmup_cosine", "--help"],
+}
+
+# name -> (argv, words the one error line must contain).
+BAD = {
+    "unknown_command": (["frobnicate"], ["frobnicate"]),
+    "unknown_schedule": (["plot", "no_such_schedule", "--steps", "10"], ["no_such_schedule"]),
+    "unknown_option": (["plot", "constant", "--value", "0.1", "--steps", "10", "--bogus", "3"],
+                       ["--bogus"]),
+    "missing_required": (["plot", "warmup_cosine", "--peak-value", "1", "--warmup-steps", "10"],
+                         ["--total-steps"]),
+    "invalid_value": (["plot", "warmup_cosine", "--peak-value", "1", "--warmup-steps", "2000",
+                       "--total-steps", "1000"], ["warmup_steps", "total_steps"]),
+    "missing_steps": (["inspect", "cyclic", "--base-lr", "0.1", "--max-lr", "1"], ["--steps"]),
+    "nested_without_config": (["plot", "sequential", "--steps", "10"],
+                              ["sequential", "--config"]),
+    "missing_config_file": (["plot", "--config", "missing.yaml"], ["missing.yaml"]),
+}
+
+
+def _env():
+  env = dict(os.environ)
+  env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+  env.setdefault("JAX_PLATFORMS", "cpu")  # the same backend, and start-up, on every machine
+  return env
+
+
+def _run(argv, cwd):
+  return subprocess.run([sys.executable, "-m", "jaxsched", *argv], cwd=cwd, env=_env(),
+                        capture_output=True, text=True, timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+  """name -> (CompletedProcess, its working directory), all started at once."""
+  jobs = {**COMMANDS, **{name: argv for name, (argv, _) in BAD.items()}}
+  dirs = {}
+  for name in jobs:
+    dirs[name] = tmp_path_factory.mktemp(name)
+    (dirs[name] / "two.yaml").write_text(CONFIG_YAML)
+  with concurrent.futures.ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+    futures = {name: pool.submit(_run, argv, dirs[name]) for name, argv in jobs.items()}
+    return {name: (f.result(), dirs[name]) for name, f in futures.items()}
+
+
+def _ok(runs, name):
+  proc, cwd = runs[name]
+  assert proc.returncode == 0, proc.stderr
+  return proc, cwd
+
+
+def _png_size(path):
+  """(width, height) from the PNG signature and IHDR chunk."""
+  data = path.read_bytes()
+  assert data[:8] == PNG_SIGNATURE
+  assert data[12:16] == b"IHDR"
+  return struct.unpack(">II", data[16:24])
+
+
+# --- commands that work ------------------------------------------------------------
+
+
+def test_list_shows_every_schedule(runs):
+  proc, _ = _ok(runs, "list")
+  listed = {line.split()[0] for line in proc.stdout.splitlines()
+            if line.strip() and not line.startswith(" ")}
+  assert {entry.name for entry in jaxsched.catalog()} <= listed
+
+
+def test_plot_writes_the_png(runs):
+  proc, cwd = _ok(runs, "plot")
+  path = cwd / "cosine.png"
+  assert "cosine.png" in proc.stdout
+  assert _png_size(path) == PLOT_SIZE
+  height, width = matplotlib.image.imread(path).shape[:2]
+  assert (width, height) == PLOT_SIZE
+
+
+def test_plot_config_with_two_schedules(runs):
+  _, cwd = _ok(runs, "plot_config")
+  assert _png_size(cwd / "two.png") == PLOT_SIZE
+
+
+def test_inspect_config_reports_both_schedules(runs):
+  proc, _ = _ok(runs, "inspect_config")
+  out = proc.stdout
+  # Steps default to the largest total_steps in the file (1000).
+  assert "warm over 1000 steps" in out
+  assert "decay over 1000 steps" in out
+  assert "max 0.0003 (step 100)" in out and "warmup 100 steps" in out
+  # step_decay: 2e-4, 1e-4, 5e-5, 2.5e-5 on steps 900..999.
+  assert "min 2.5e-05   max 0.0002 (step 0)" in out
+
+
+def test_inspect_prints_min_max_and_warmup(runs):
+  proc, _ = _ok(runs, "inspect")
+  out = proc.stdout
+  match = re.search(r"min (\S+)\s+max (\S+) \(step (\d+)\)\s+final (\S+)\s+warmup (\d+) steps",
+                    out)
+  assert match, out
+  low, high, argmax, final, warmup = match.groups()
+  assert float(low) == pytest.approx(0.1)
+  assert float(high) == pytest.approx(1.0)
+  assert int(argmax) == 2000
+  assert float(final) == pytest.approx(0.1 + 0.9 * 999 / 2000, rel=1e-5)
+  assert int(warmup) == 2000
+  assert "cyclic over 5000 steps" in out
+
+
+def test_lr_find_writes_the_png_and_prints_suggestions(runs):
+  proc, cwd = _ok(runs, "lr_find")
+  assert (cwd / "finder.png").read_bytes()[:8] == PNG_SIGNATURE
+  width, height = _png_size(cwd / "finder.png")
+  assert width > 300 and height > 300
+  for rule in ("valley", "steepest", "minimum"):
+    match = re.search(rf"{rule}: (\S+)", proc.stdout)
+    assert match, proc.stdout
+    assert 1e-5 <= float(match.group(1)) <= 100.0  # within the default sweep
+
+
+def test_schedule_help_lists_keywords_with_defaults(runs):
+  proc, _ = _ok(runs, "help")
+  text = " ".join(proc.stdout.split())  # undo argparse's line wrapping
+  for name, param in inspect.signature(jaxsched.warmup_cosine).parameters.items():
+    assert "--" + name.replace("_", "-") in text
+    if param.default is not param.empty:
+      assert f"default: {param.default!r}" in text
+  assert "--steps" in text and "--output" in text and "--log-y" in text
+
+
+# --- bad input: exit status 2 and one line on stderr ------------------------------------
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_bad_input_exits_2_with_one_line(runs, name):
+  proc, cwd = runs[name]
+  _, words = BAD[name]
+  assert proc.returncode == 2, (proc.returncode, proc.stderr)
+  lines = proc.stderr.splitlines()
+  assert len(lines) == 1, proc.stderr
+  assert lines[0].startswith("jaxsched"), lines[0]
+  for word in words:
+    assert word in lines[0], lines[0]
+  assert proc.stdout == ""
+  assert not list(cwd.glob("*.png"))
