@@ -18,6 +18,8 @@ from jaxsched._adaptive import ReduceOnPlateauState
 from jaxsched._catalog import catalog
 from jaxsched._catalog import Entry
 from jaxsched._composition import adaptive_momentum
+from jaxsched._config import from_config
+from jaxsched._config import TrainingSetup
 from jaxsched._composition import chained
 from jaxsched._composition import sequential
 from jaxsched._cyclic import cyclic
@@ -37,6 +39,9 @@ from jaxsched._finder import lr_find
 from jaxsched._finder import LRFinderResult
 from jaxsched._grokfast import grokfast_ema
 from jaxsched._grokfast import GrokfastEmaState
+from jaxsched._layerwise import layerwise
+from jaxsched._layerwise import layerwise_decay
+from jaxsched._layerwise import TRANSFORMER_MULTIPLIERS
 from jaxsched._phases import bias_mitigation
 from jaxsched._phases import grokking
 from jaxsched._plotting import inspect
@@ -62,6 +67,8 @@ __all__ = (
     "PhaseTransitionState",
     "ReduceOnPlateauState",
     "ScheduleSummary",
+    "TRANSFORMER_MULTIPLIERS",
+    "TrainingSetup",
     "adaptive_momentum",
     "adaptive_step_decay",
     "bias_mitigation",
@@ -76,10 +83,13 @@ __all__ = (
     "cyclic",
     "cyclic_momentum",
     "exponential_decay",
+    "from_config",
     "grokfast_ema",
     "grokking",
     "inspect",
     "inverse_sqrt",
+    "layerwise",
+    "layerwise_decay",
     "linear_factor",
     "lr_find",
     "multistep_decay",
