@@ -107,6 +107,32 @@ def as_value(x: Any, dtype: jnp.dtype) -> jax.Array:
   return jnp.asarray(x, dtype=dtype)
 
 
+def log_of(x: Any, dtype: jnp.dtype) -> jax.Array:
+  """``log(x)``, taken in float64 when ``x`` is concrete, then cast to ``dtype``.
+
+  ``gamma ** t`` as ``exp(t * log(gamma))`` with this logarithm loses far less
+  than raising the float32-rounded ``gamma`` (e.g. 1.05) to a large power.
+  """
+  value = concrete(x)
+  if value is not None:
+    return jnp.asarray(np.log(value.astype(np.float64)), dtype)
+  return jnp.log(jnp.asarray(x, dtype))
+
+
+def mulmod(a: jax.Array, b: jax.Array, m: jax.Array) -> jax.Array:
+  """``(a * b) mod m`` for int32 ``0 <= a < m``, ``b >= 0``, without overflow.
+
+  Double-and-add over the 31 bits of ``b`` in uint32, where every partial sum
+  stays below ``2 m <= 2**32``.
+  """
+  a, b, m = (jnp.asarray(v).astype(jnp.uint32) for v in (a, b, m))
+  result = jnp.zeros(jnp.broadcast_shapes(a.shape, b.shape, m.shape), jnp.uint32)
+  for bit in reversed(range(31)):
+    result = (result * 2) % m
+    result = jnp.where((b >> bit) & 1, (result + a) % m, result)
+  return result.astype(jnp.int32)
+
+
 def as_steps(x: Any) -> jax.Array:
   """A step-count hyperparameter as int32 (a traced float is truncated)."""
   x = jnp.asarray(x)

@@ -194,8 +194,9 @@ def exponential_decay(init_value: Any, gamma: Any, transition_steps: Any = 1,
   PyTorch: ``ExponentialLR(optimizer, gamma)`` when ``transition_steps=1``;
   otherwise seed 004's ``base_lr * decay_rate ** (step / decay_steps)``, and
   ``optax.exponential_decay`` (whose ``decay_rate`` is our ``gamma``). The
-  exponent is split into an integer and a fractional part, so long runs stay
-  exact. ``end_value`` is a floor when ``gamma < 1`` and a ceiling when
+  exponent ``t / k`` is formed from its integer and fractional parts, and
+  ``gamma ** x`` is ``exp(x log gamma)`` with the logarithm of a concrete
+  ``gamma`` taken in float64, so long runs stay accurate. ``end_value`` is a floor when ``gamma < 1`` and a ceiling when
   ``gamma > 1``.
 
   Args:
@@ -232,9 +233,12 @@ def exponential_decay(init_value: Any, gamma: Any, transition_steps: Any = 1,
     k = jnp.maximum(c.as_steps(transition_steps), 1)
     g = c.as_value(gamma, dtype)
     whole, part = t // k, t % k
-    lr = c.as_value(init_value, dtype) * g ** whole.astype(dtype)
+    exponent = whole.astype(dtype)
     if not staircase:
-      lr = lr * g ** (part.astype(dtype) / k.astype(dtype))
+      exponent = exponent + part.astype(dtype) / k.astype(dtype)
+    init = c.as_value(init_value, dtype)
+    # A growing rate overflows to inf before the clip: keep 0 * inf from making NaN.
+    lr = jnp.where(init > 0, init * jnp.exp(exponent * c.log_of(gamma, dtype)), 0.0)
     if end_value is not None:
       end = c.as_value(end_value, dtype)
       lr = jnp.where(g < 1, jnp.maximum(lr, end), jnp.minimum(lr, end))

@@ -208,8 +208,8 @@ def warmup_cosine_restarts(peak_value: Any, warmup_steps: Any, total_steps: Any,
     \\quad (W \\le t < T), \\qquad \\eta_t = 0 \\quad (t \\ge T)
 
   transformers: ``get_cosine_with_hard_restarts_schedule_with_warmup(optimizer,
-  W, T, num_cycles)``. The phase ``(c (t - W)) mod (T - W)`` is an integer
-  whenever it fits in int32.
+  W, T, num_cycles)``. The phase ``(c (t - W)) mod (T - W)`` is computed
+  exactly in integers at every step.
 
   Args:
     peak_value: the rate at the start of each cycle, >= 0.
@@ -237,10 +237,7 @@ def warmup_cosine_restarts(peak_value: Any, warmup_steps: Any, total_steps: Any,
     cycles = jnp.maximum(c.as_steps(num_cycles), 1)
     span = jnp.maximum(n - w, 1)
     r = jnp.clip(t - w, 0, span - 1)
-    exact = (r * cycles) % span  # r * cycles fits when r <= INT32_MAX // cycles
-    fits = r <= c.INT32_MAX // cycles
-    x = cycles.astype(dtype) * (r.astype(dtype) / span.astype(dtype))
-    phase = jnp.where(fits, exact.astype(dtype) / span.astype(dtype), x - jnp.floor(x))
+    phase = c.mulmod(r, cycles, span).astype(dtype) / span.astype(dtype)
     peak = c.as_value(peak_value, dtype)
     decay = jnp.where(t < n, peak * c.cosine_weight(phase), 0.0)
     return c.finish(_warmup_then(t, w, "linear", 0.0, peak, 1.0, dtype, decay))

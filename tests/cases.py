@@ -1,0 +1,250 @@
+"""The shared matrix of schedule cases that the contract tests run over.
+
+`CASES` is a list of ``(name, factory, kwargs)``: every public schedule of
+jaxsched with one to a few representative, valid sets of keyword arguments.
+`case_id` gives readable pytest ids and `upper_bound` the largest value the
+schedule may take according to its documented formula (its peak / max / init
+value), computed from the kwargs alone, never from jaxsched.
+"""
+
+import math
+from typing import Any, Callable, Dict, List, Tuple
+
+import numpy as np
+
+import jaxsched
+
+Case = Tuple[str, Callable[..., Any], Dict[str, Any]]
+
+# Upper bounds of the schedules built inside composite cases (sequential's
+# parts, chained's factors), keyed by id() of the schedule object; the objects
+# live as long as CASES, so the ids stay valid.
+_PART_BOUNDS: Dict[int, float] = {}
+
+
+def _part(factory: Callable[..., Any], **kwargs: Any) -> Any:
+  """Builds a schedule used inside a composite case and records its bound."""
+  sched = factory(**kwargs)
+  _PART_BOUNDS[id(sched)] = upper_bound(factory.__name__, kwargs)
+  return sched
+
+
+def _name_of(case_name: str) -> str:
+  return case_name.split("/")[0]
+
+
+def upper_bound(name: str, kwargs: Dict[str, Any]) -> float:
+  """The stated maximum of factory ``name`` built with ``kwargs``.
+
+  Args:
+    name: the factory's name (``"warmup_cosine"``) or a case name
+      (``"warmup_cosine/min_lr"``).
+    kwargs: the keyword arguments the factory is called with.
+
+  Returns:
+    A float: no step may give a larger value (up to float32 rounding).
+  """
+  name = _name_of(name)
+  kw = {k: (np.asarray(v).tolist() if hasattr(v, "shape") else v) for k, v in kwargs.items()}
+  get = kw.get
+  if name == "constant":
+    return float(kw["value"])
+  if name == "constant_factor":
+    return kw["init_value"] * max(1.0, get("factor", 1 / 3))
+  if name == "linear_factor":
+    return kw["init_value"] * max(get("start_factor", 1 / 3), get("end_factor", 1.0))
+  if name in ("step_decay", "multistep_decay"):
+    if get("gamma", 0.1) > 1:
+      raise ValueError(f"{name}: no upper bound for gamma > 1")
+    return float(kw["init_value"])
+  if name == "exponential_decay":
+    if kw["gamma"] > 1:
+      return float(kw["end_value"])
+    return float(kw["init_value"])
+  if name == "polynomial_decay":
+    return max(kw["init_value"], get("end_value", 0.0))
+  if name == "cosine_annealing":
+    return max(kw["init_value"], get("eta_min", 0.0))
+  if name == "cosine_warm_restarts":
+    return max(kw["init_value"], get("eta_min", 0.0))
+  if name == "cyclic":
+    return max(kw["base_lr"], kw["max_lr"])
+  if name == "cyclic_momentum":
+    return max(get("base_momentum", 0.8), get("max_momentum", 0.9))
+  if name == "one_cycle":
+    return float(kw["max_lr"])
+  if name == "one_cycle_momentum":
+    return max(get("base_momentum", 0.85), get("max_momentum", 0.95))
+  if name == "warmup":
+    return max(kw["peak_value"], get("init_value", 0.0))
+  if name in ("warmup_constant", "warmup_cosine_restarts", "warmup_polynomial",
+              "inverse_sqrt", "warmup_stable_decay"):
+    return float(kw["peak_value"])
+  if name == "warmup_linear":
+    return max(kw["peak_value"], get("end_value", 0.0))
+  if name == "warmup_cosine":
+    return max(kw["peak_value"], get("end_value", 0.0), get("init_value", 0.0))
+  if name == "noam":
+    # scale * d**-0.5 * min(n**-0.5, n * w**-1.5) peaks at n = w.
+    return get("scale", 1.0) * kw["d_model"]**-0.5 * kw["warmup_steps"]**-0.5
+  if name == "grokking":
+    return max(kw["peak_value"], get("end_value", 1e-6))
+  if name == "bias_mitigation":
+    return max(get("high_value", 1e-2), get("plateau_value", 1e-3), get("end_value", 1e-5))
+  if name == "sequential":
+    return max(_PART_BOUNDS[id(s)] for s in kwargs["schedules"])
+  if name == "chained":
+    return kw["init_value"] * math.prod(_PART_BOUNDS[id(s)] for s in kwargs["factor_schedules"])
+  raise KeyError(f"no upper bound known for {name!r}")
+
+
+def _chained(init_value, factor_schedules):
+  """chained's factor schedules are positional; keep them as one kwarg here."""
+  return jaxsched.chained(init_value, *factor_schedules)
+
+
+CASES: List[Case] = [
+    ("constant/basic", jaxsched.constant, dict(value=0.1)),
+    ("constant_factor/quarter", jaxsched.constant_factor,
+     dict(init_value=0.5, factor=0.25, total_steps=40)),
+    ("linear_factor/rise", jaxsched.linear_factor,
+     dict(init_value=1.0, start_factor=0.1, end_factor=0.5, total_steps=100)),
+    ("linear_factor/fall", jaxsched.linear_factor,
+     dict(init_value=1.0, start_factor=1.0, end_factor=0.01, total_steps=50)),
+    ("step_decay/half", jaxsched.step_decay, dict(init_value=0.5, step_size=7, gamma=0.5)),
+    ("multistep_decay/three", jaxsched.multistep_decay,
+     dict(init_value=1.0, milestones=np.array([30, 80, 200]))),
+    ("exponential_decay/staircase", jaxsched.exponential_decay,
+     dict(init_value=1.0, gamma=0.5, transition_steps=20, staircase=True)),
+    ("exponential_decay/floor", jaxsched.exponential_decay,
+     dict(init_value=1e-3, gamma=0.9, transition_steps=10, end_value=1e-4)),
+    ("exponential_decay/growth", jaxsched.exponential_decay,
+     dict(init_value=1e-4, gamma=1.05, end_value=1e-2)),
+    ("polynomial_decay/square", jaxsched.polynomial_decay,
+     dict(init_value=0.1, total_steps=250, power=2.0, end_value=0.01)),
+    ("polynomial_decay/sqrt", jaxsched.polynomial_decay,
+     dict(init_value=0.1, total_steps=80, power=0.5)),
+    ("cosine_annealing/eta_min", jaxsched.cosine_annealing,
+     dict(init_value=0.1, t_max=37, eta_min=0.01)),
+    ("cosine_warm_restarts/basic", jaxsched.cosine_warm_restarts, dict(init_value=1.0, t_0=50)),
+    ("cosine_warm_restarts/t_mult2", jaxsched.cosine_warm_restarts,
+     dict(init_value=0.1, t_0=10, t_mult=2, eta_min=1e-3)),
+    ("cyclic/defaults", jaxsched.cyclic, dict(base_lr=1e-3, max_lr=1e-2)),
+    ("cyclic/triangular2", jaxsched.cyclic,
+     dict(base_lr=0.01, max_lr=0.1, step_size_up=20, step_size_down=40, mode="triangular2")),
+    ("cyclic/exp_range", jaxsched.cyclic,
+     dict(base_lr=0.01, max_lr=0.1, step_size_up=25, mode="exp_range", gamma=0.99)),
+    ("cyclic_momentum/triangular2", jaxsched.cyclic_momentum,
+     dict(base_momentum=0.85, max_momentum=0.95, step_size_up=30, mode="triangular2")),
+    ("one_cycle/basic", jaxsched.one_cycle, dict(max_lr=0.1, total_steps=200)),
+    ("one_cycle/three_phase_linear", jaxsched.one_cycle,
+     dict(max_lr=1.0, total_steps=150, pct_start=0.25, anneal_strategy="linear",
+          three_phase=True)),
+    ("one_cycle_momentum/three_phase_linear", jaxsched.one_cycle_momentum,
+     dict(total_steps=120, base_momentum=0.8, max_momentum=0.9, pct_start=0.4,
+          anneal_strategy="linear", three_phase=True)),
+    ("warmup/linear", jaxsched.warmup, dict(peak_value=1.0, warmup_steps=100)),
+    ("warmup/cosine", jaxsched.warmup,
+     dict(peak_value=0.5, warmup_steps=60, kind="cosine", init_value=0.05)),
+    ("warmup/exponential", jaxsched.warmup,
+     dict(peak_value=1.0, warmup_steps=50, kind="exponential", init_value=0.01)),
+    ("warmup/polynomial", jaxsched.warmup,
+     dict(peak_value=1.0, warmup_steps=40, kind="polynomial", exponent=3.0)),
+    ("warmup/1-sqrt", jaxsched.warmup, dict(peak_value=1.0, warmup_steps=30, kind="1-sqrt")),
+    ("warmup_constant/basic", jaxsched.warmup_constant, dict(peak_value=0.1, warmup_steps=50)),
+    ("warmup_constant/no_warmup", jaxsched.warmup_constant, dict(peak_value=0.1, warmup_steps=0)),
+    ("warmup_linear/basic", jaxsched.warmup_linear,
+     dict(peak_value=0.1, warmup_steps=20, total_steps=200)),
+    ("warmup_linear/end_value", jaxsched.warmup_linear,
+     dict(peak_value=1.0, warmup_steps=0, total_steps=100, end_value=0.1)),
+    ("warmup_cosine/basic", jaxsched.warmup_cosine,
+     dict(peak_value=1.0, warmup_steps=20, total_steps=200)),
+    ("warmup_cosine/min_lr_cosine_warmup", jaxsched.warmup_cosine,
+     dict(peak_value=1e-3, warmup_steps=50, total_steps=300, end_value=1e-5, init_value=1e-4,
+          warmup_kind="cosine")),
+    ("warmup_cosine/two_cycles_exp_warmup", jaxsched.warmup_cosine,
+     dict(peak_value=1.0, warmup_steps=10, total_steps=100, num_cycles=2.0, init_value=0.01,
+          warmup_kind="exponential")),
+    ("warmup_cosine_restarts/basic", jaxsched.warmup_cosine_restarts,
+     dict(peak_value=1.0, warmup_steps=10, total_steps=200, num_cycles=3)),
+    ("warmup_cosine_restarts/no_warmup", jaxsched.warmup_cosine_restarts,
+     dict(peak_value=0.1, warmup_steps=0, total_steps=100)),
+    ("warmup_polynomial/square", jaxsched.warmup_polynomial,
+     dict(peak_value=0.1, warmup_steps=20, total_steps=200, end_value=1e-3, power=2.0)),
+    ("inverse_sqrt/basic", jaxsched.inverse_sqrt, dict(peak_value=1.0, warmup_steps=50)),
+    ("inverse_sqrt/timescale", jaxsched.inverse_sqrt,
+     dict(peak_value=0.1, warmup_steps=10, timescale=100)),
+    ("noam/scaled", jaxsched.noam, dict(d_model=64, warmup_steps=40, scale=2.0)),
+    ("warmup_stable_decay/stable_steps", jaxsched.warmup_stable_decay,
+     dict(peak_value=1.0, warmup_steps=20, decay_steps=50, stable_steps=100)),
+    ("warmup_stable_decay/total_steps", jaxsched.warmup_stable_decay,
+     dict(peak_value=0.1, warmup_steps=10, decay_steps=40, total_steps=200,
+          warmup_kind="cosine", decay_kind="linear", min_lr_ratio=0.1)),
+    ("warmup_stable_decay/1-sqrt", jaxsched.warmup_stable_decay,
+     dict(peak_value=1.0, warmup_steps=0, decay_steps=30, stable_steps=10, decay_kind="1-sqrt")),
+    ("grokking/defaults", jaxsched.grokking, dict(peak_value=1e-3, total_steps=1000)),
+    ("grokking/fractions", jaxsched.grokking,
+     dict(peak_value=1.0, total_steps=200, end_value=0.01, warmup_fraction=0.2,
+          decay_fraction=0.5)),
+    ("bias_mitigation/defaults", jaxsched.bias_mitigation, dict(total_steps=300)),
+    ("bias_mitigation/fractions", jaxsched.bias_mitigation,
+     dict(total_steps=100, high_value=0.5, plateau_value=0.1, end_value=0.0, high_fraction=0.1,
+          plateau_fraction=0.4)),
+    ("sequential/two", jaxsched.sequential,
+     dict(schedules=[_part(jaxsched.warmup, peak_value=1.0, warmup_steps=20),
+                     _part(jaxsched.cosine_annealing, init_value=1.0, t_max=100)],
+          boundaries=[20])),
+    ("sequential/three", jaxsched.sequential,
+     dict(schedules=[_part(jaxsched.constant, value=0.01),
+                     _part(jaxsched.linear_factor, init_value=0.1, start_factor=1.0,
+                           end_factor=0.1, total_steps=50),
+                     _part(jaxsched.exponential_decay, init_value=0.01, gamma=0.95)],
+          boundaries=[10, 60])),
+    ("chained/torch_example", _chained,
+     dict(init_value=0.1,
+          factor_schedules=[
+              _part(jaxsched.constant_factor, init_value=1.0, factor=0.5, total_steps=3),
+              _part(jaxsched.exponential_decay, init_value=1.0, gamma=0.9)])),
+    ("chained/three", _chained,
+     dict(init_value=1.0,
+          factor_schedules=[
+              _part(jaxsched.linear_factor, init_value=1.0, start_factor=0.1, total_steps=20),
+              _part(jaxsched.step_decay, init_value=1.0, step_size=30, gamma=0.5),
+              _part(jaxsched.multistep_decay, init_value=1.0, milestones=[50, 100])])),
+]
+
+
+def case_id(case: Case) -> str:
+  """A readable pytest id: the case's name, e.g. ``warmup_cosine/basic``."""
+  return case[0]
+
+
+def case_ids(cases: List[Case]) -> List[str]:
+  return [case_id(c) for c in cases]
+
+
+def factory_name(case: Case) -> str:
+  """The public factory a case exercises (``"warmup_cosine"``)."""
+  return _name_of(case[0])
+
+
+def build(case: Case):
+  """Calls the case's factory with its kwargs."""
+  _, factory, kwargs = case
+  return factory(**kwargs)
+
+
+def bound(case: Case) -> float:
+  """`upper_bound` of a case."""
+  return upper_bound(case[0], case[2])
+
+
+# Every public schedule of the conventions; each must appear in the matrix.
+SCHEDULE_FACTORIES = (
+    "constant", "constant_factor", "linear_factor", "step_decay", "multistep_decay",
+    "exponential_decay", "polynomial_decay", "cosine_annealing", "cosine_warm_restarts",
+    "cyclic", "cyclic_momentum", "one_cycle", "one_cycle_momentum", "warmup",
+    "warmup_constant", "warmup_linear", "warmup_cosine", "warmup_cosine_restarts",
+    "warmup_polynomial", "inverse_sqrt", "noam", "warmup_stable_decay", "grokking",
+    "bias_mitigation", "sequential", "chained",
+)
