@@ -27,16 +27,7 @@ from transformers import optimization as hf
 
 import jaxsched
 
-# Tolerance. jaxsched computes in float32, the references in float64 (Optax's
-# in float32, evaluated independently of jaxsched). Near
-# values that reach zero (end of a cosine or linear decay, 1 - sqrt(progress))
-# float32 rounding of the inputs leaves an absolute error of order 1e-7 * peak
-# that no relative tolerance can absorb, so the check is
-# |got - want| <= RTOL * |want| + ATOL_FRACTION * max|want|: 1e-5 relative plus
-# 1e-6 of the largest value of the reference curve (the library's promised
-# 1e-6 * peak accuracy).
-RTOL = 1e-5
-ATOL_FRACTION = 1e-6
+from curves import ATOL_FRACTION, RTOL, assert_curve_close, jax_curve
 
 
 def _steps_after(total_steps):
@@ -45,31 +36,6 @@ def _steps_after(total_steps):
   At and just after the end, further on, far away, and the largest int32 step.
   """
   return [total_steps, total_steps + 1, total_steps + 57, 10**6, 2**31 - 1]
-
-
-def _assert_curve_close(got, want, *, what, steps=None):
-  """Asserts got ~= want elementwise; names the first differing steps."""
-  got = np.asarray(got, dtype=np.float64)
-  want = np.asarray(want, dtype=np.float64)
-  chex.assert_shape(got, want.shape)
-  atol = ATOL_FRACTION * float(np.max(np.abs(want)))
-  bad = np.flatnonzero(~np.isclose(got, want, rtol=RTOL, atol=atol))
-  if bad.size:
-    steps = np.arange(want.size) if steps is None else np.asarray(steps)
-    detail = "; ".join(
-        f"step {steps[i]}: got {got[i]:.9g}, want {want[i]:.9g}" for i in bad[:8])
-    raise AssertionError(
-        f"{what}: {bad.size}/{want.size} steps differ (rtol={RTOL}, "
-        f"atol={atol:.3g}): {detail}")
-  chex.assert_trees_all_close(got, want, rtol=RTOL, atol=atol)
-
-
-def _jax_curve(schedule, n):
-  """The schedule at steps 0..n-1, computed the way it runs: under jax.jit."""
-  values = jax.jit(schedule)(jnp.arange(n))
-  chex.assert_shape(values, (n,))
-  chex.assert_type(values, jnp.float32)
-  return np.asarray(values)
 
 
 def _jax_at(schedule, steps):
@@ -125,8 +91,8 @@ PEAK = 1e-3
 def test_warmup_constant_matches_hf(warmup_steps):
   n = warmup_steps + 20
   want, _ = _hf_run(lambda opt: hf.get_constant_schedule_with_warmup(opt, warmup_steps), n, lr=PEAK)
-  got = _jax_curve(jaxsched.warmup_constant(PEAK, warmup_steps), n)
-  _assert_curve_close(got, want, what="warmup_constant")
+  got = jax_curve(jaxsched.warmup_constant(PEAK, warmup_steps), n)
+  assert_curve_close(got, want, what="warmup_constant")
 
 
 @pytest.mark.parametrize("warmup_steps,total_steps", [
@@ -142,8 +108,8 @@ def test_warmup_linear_matches_hf(warmup_steps, total_steps):
   n = total_steps + 15
   want, _ = _hf_run(
       lambda opt: hf.get_linear_schedule_with_warmup(opt, warmup_steps, total_steps), n, lr=PEAK)
-  got = _jax_curve(jaxsched.warmup_linear(PEAK, warmup_steps, total_steps), n)
-  _assert_curve_close(got, want, what="warmup_linear")
+  got = jax_curve(jaxsched.warmup_linear(PEAK, warmup_steps, total_steps), n)
+  assert_curve_close(got, want, what="warmup_linear")
 
 
 _COSINES = [
@@ -161,11 +127,11 @@ def _check_warmup_cosine_against_hf(make_hf, sched, total_steps, what):
   # keeps oscillating, while jaxsched documents holding the value at
   # total_steps. That held value is HF's own lambda at total_steps.
   want, scheduler = _hf_run(make_hf, total_steps, lr=PEAK)
-  got = _jax_curve(sched, total_steps)
-  _assert_curve_close(got, want, what=what)
+  got = jax_curve(sched, total_steps)
+  assert_curve_close(got, want, what=what)
   held = PEAK * scheduler.lr_lambdas[0](total_steps)
   steps = _steps_after(total_steps)
-  _assert_curve_close(_jax_at(sched, steps), np.full(len(steps), held),
+  assert_curve_close(_jax_at(sched, steps), np.full(len(steps), held),
                       what=f"{what} hold after total_steps", steps=steps)
 
 
@@ -208,9 +174,9 @@ def test_warmup_cosine_restarts_matches_hf(warmup_steps, total_steps, num_cycles
   want, _ = _hf_run(
       lambda opt: hf.get_cosine_with_hard_restarts_schedule_with_warmup(
           opt, warmup_steps, total_steps, num_cycles=num_cycles), n, lr=PEAK)
-  got = _jax_curve(
+  got = jax_curve(
       jaxsched.warmup_cosine_restarts(PEAK, warmup_steps, total_steps, num_cycles=num_cycles), n)
-  _assert_curve_close(got, want, what="warmup_cosine_restarts")
+  assert_curve_close(got, want, what="warmup_cosine_restarts")
 
 
 @pytest.mark.parametrize("warmup_steps,total_steps,end_value,power", [
@@ -225,10 +191,10 @@ def test_warmup_polynomial_matches_hf(warmup_steps, total_steps, end_value, powe
   want, _ = _hf_run(
       lambda opt: hf.get_polynomial_decay_schedule_with_warmup(
           opt, warmup_steps, total_steps, lr_end=end_value, power=power), n, lr=PEAK)
-  got = _jax_curve(
+  got = jax_curve(
       jaxsched.warmup_polynomial(PEAK, warmup_steps, total_steps, end_value=end_value,
                                  power=power), n)
-  _assert_curve_close(got, want, what="warmup_polynomial")
+  assert_curve_close(got, want, what="warmup_polynomial")
 
 
 @pytest.mark.parametrize("warmup_steps,timescale", [
@@ -243,8 +209,8 @@ def test_inverse_sqrt_matches_hf(warmup_steps, timescale):
   n = 150
   want, _ = _hf_run(
       lambda opt: hf.get_inverse_sqrt_schedule(opt, warmup_steps, timescale=timescale), n, lr=PEAK)
-  got = _jax_curve(jaxsched.inverse_sqrt(PEAK, warmup_steps, timescale=timescale), n)
-  _assert_curve_close(got, want, what="inverse_sqrt")
+  got = jax_curve(jaxsched.inverse_sqrt(PEAK, warmup_steps, timescale=timescale), n)
+  assert_curve_close(got, want, what="inverse_sqrt")
 
 
 _KINDS = ("linear", "cosine", "1-sqrt")
@@ -259,10 +225,10 @@ def test_warmup_stable_decay_kinds_match_hf(warmup_kind, decay_kind):
       lambda opt: hf.get_wsd_schedule(
           opt, warmup_steps, decay_steps, num_training_steps=total_steps,
           warmup_type=warmup_kind, decay_type=decay_kind), n, lr=PEAK)
-  got = _jax_curve(jaxsched.warmup_stable_decay(
+  got = jax_curve(jaxsched.warmup_stable_decay(
       PEAK, warmup_steps, decay_steps, total_steps=total_steps, warmup_kind=warmup_kind,
       decay_kind=decay_kind), n)
-  _assert_curve_close(got, want, what=f"warmup_stable_decay {warmup_kind}/{decay_kind}")
+  assert_curve_close(got, want, what=f"warmup_stable_decay {warmup_kind}/{decay_kind}")
 
 
 @pytest.mark.parametrize("warmup_steps,decay_steps,stable_steps,total_steps,kinds,min_lr_ratio,num_cycles", [
@@ -285,10 +251,10 @@ def test_warmup_stable_decay_step_counts_match_hf(
           min_lr_ratio=min_lr_ratio, num_cycles=num_cycles, **counts), n, lr=PEAK)
   counts = dict(total_steps=total_steps) if stable_steps is None else dict(
       stable_steps=stable_steps)
-  got = _jax_curve(jaxsched.warmup_stable_decay(
+  got = jax_curve(jaxsched.warmup_stable_decay(
       PEAK, warmup_steps, decay_steps, warmup_kind=warmup_kind, decay_kind=decay_kind,
       min_lr_ratio=min_lr_ratio, num_cycles=num_cycles, **counts), n)
-  _assert_curve_close(got, want, what="warmup_stable_decay")
+  assert_curve_close(got, want, what="warmup_stable_decay")
 
 
 # ================================================================ (b) Optax
@@ -307,9 +273,9 @@ def test_warmup_cosine_matches_optax(init_value, peak_value, warmup_steps, total
   want = _optax_curve(optax.warmup_cosine_decay_schedule(
       init_value=init_value, peak_value=peak_value, warmup_steps=warmup_steps,
       decay_steps=total_steps, end_value=end_value), n)
-  got = _jax_curve(jaxsched.warmup_cosine(
+  got = jax_curve(jaxsched.warmup_cosine(
       peak_value, warmup_steps, total_steps, end_value=end_value, init_value=init_value), n)
-  _assert_curve_close(got, want, what="warmup_cosine vs optax")
+  assert_curve_close(got, want, what="warmup_cosine vs optax")
 
 
 @pytest.mark.parametrize("init_value,t_0,t_mult,eta_min,cycles", [
@@ -326,8 +292,8 @@ def test_cosine_warm_restarts_matches_optax_sgdr(init_value, t_0, t_mult, eta_mi
   # Optax's last cycle holds eta_min instead of restarting: compare the cycles.
   n = sum(lengths)
   want = _optax_curve(sgdr, n)
-  got = _jax_curve(jaxsched.cosine_warm_restarts(init_value, t_0, t_mult=t_mult, eta_min=eta_min), n)
-  _assert_curve_close(got, want, what="cosine_warm_restarts vs optax.sgdr_schedule")
+  got = jax_curve(jaxsched.cosine_warm_restarts(init_value, t_0, t_mult=t_mult, eta_min=eta_min), n)
+  assert_curve_close(got, want, what="cosine_warm_restarts vs optax.sgdr_schedule")
 
 
 _EXPONENTIALS = [
@@ -346,10 +312,10 @@ def test_exponential_decay_matches_optax(init_value, gamma, transition_steps, st
   n = 300
   want = _optax_curve(optax.exponential_decay(
       init_value, transition_steps, gamma, staircase=staircase, end_value=end_value), n)
-  got = _jax_curve(jaxsched.exponential_decay(
+  got = jax_curve(jaxsched.exponential_decay(
       init_value, gamma, transition_steps=transition_steps, staircase=staircase,
       end_value=end_value), n)
-  _assert_curve_close(got, want, what="exponential_decay vs optax")
+  assert_curve_close(got, want, what="exponential_decay vs optax")
 
 
 @pytest.mark.parametrize("init_value,total_steps,power,end_value", [
@@ -363,9 +329,9 @@ def test_polynomial_decay_matches_optax(init_value, total_steps, power, end_valu
   want = _optax_curve(optax.polynomial_schedule(
       init_value=init_value, end_value=end_value, power=power, transition_steps=total_steps),
       n, jit=False)
-  got = _jax_curve(jaxsched.polynomial_decay(
+  got = jax_curve(jaxsched.polynomial_decay(
       init_value, total_steps, power=power, end_value=end_value), n)
-  _assert_curve_close(got, want, what="polynomial_decay vs optax")
+  assert_curve_close(got, want, what="polynomial_decay vs optax")
 
 
 # One-cycle. Optax (optax/schedules/_schedule.py) builds its one-cycle from
@@ -394,10 +360,10 @@ def test_one_cycle_cos_matches_optax_with_shifted_boundaries(
   want = _optax_curve(optax.cosine_onecycle_schedule(
       total_steps, peak_value, pct_start=pct_start, div_factor=div_factor,
       final_div_factor=final_div_factor), n)
-  got = _jax_curve(jaxsched.one_cycle(
+  got = jax_curve(jaxsched.one_cycle(
       peak_value, total_steps + 1, pct_start=(b1 + 1) / (total_steps + 1), anneal_strategy="cos",
       div_factor=div_factor, final_div_factor=final_div_factor), n)
-  _assert_curve_close(got, want, what="one_cycle(T+1, shifted pct) vs optax.cosine_onecycle")
+  assert_curve_close(got, want, what="one_cycle(T+1, shifted pct) vs optax.cosine_onecycle")
 
 
 @pytest.mark.parametrize("total_steps,peak_value,pct_start,pct_final,div_factor,final_div_factor", [
@@ -416,11 +382,11 @@ def test_one_cycle_linear_three_phase_matches_optax_with_shifted_boundaries(
   want = _optax_curve(optax.linear_onecycle_schedule(
       total_steps, peak_value, pct_start=pct_start, pct_final=pct_final,
       div_factor=div_factor, final_div_factor=final_div_factor), n)
-  got = _jax_curve(jaxsched.one_cycle(
+  got = jax_curve(jaxsched.one_cycle(
       peak_value, total_steps + 1, pct_start=(b1 + 1) / (total_steps + 1),
       anneal_strategy="linear", three_phase=True, div_factor=div_factor,
       final_div_factor=final_div_factor), n)
-  _assert_curve_close(got, want, what="one_cycle(T+1, linear, 3 phases) vs optax.linear_onecycle")
+  assert_curve_close(got, want, what="one_cycle(T+1, linear, 3 phases) vs optax.linear_onecycle")
 
 
 @pytest.mark.parametrize("anneal_strategy,total_steps,pct_start", [
@@ -445,12 +411,12 @@ def test_one_cycle_same_arguments_is_one_step_ahead_of_optax(anneal_strategy, to
     ours = jaxsched.one_cycle(peak, total_steps, pct_start=pct_start, anneal_strategy="linear",
                               three_phase=True, div_factor=div, final_div_factor=final_div)
   want = _optax_curve(ref, n)
-  got = _jax_curve(ours, n)
+  got = jax_curve(ours, n)
   final = peak / div / final_div
   close = lambda a, b: math.isclose(a, b, rel_tol=RTOL, abs_tol=ATOL_FRACTION * peak)
   # Where they agree: the first step and everything from step T on.
   assert close(got[0], peak / div) and close(want[0], peak / div)
-  _assert_curve_close(got[total_steps:], want[total_steps:], what="one_cycle tail vs optax",
+  assert_curve_close(got[total_steps:], want[total_steps:], what="one_cycle tail vs optax",
                       steps=np.arange(total_steps, n))
   # The offset: jaxsched (PyTorch) peaks at b1 - 1, Optax at b1 ...
   assert close(got[b1 - 1], peak), got[b1 - 1]
@@ -490,10 +456,10 @@ def test_grokking_matches_seed(peak_value, total_steps, end_value, warmup_fracti
   n = total_steps + 10
   want = [_ref_grokking(t, peak_value, total_steps, end_value, warmup_fraction, decay_fraction)
           for t in range(n)]
-  got = _jax_curve(jaxsched.grokking(
+  got = jax_curve(jaxsched.grokking(
       peak_value, total_steps, end_value=end_value, warmup_fraction=warmup_fraction,
       decay_fraction=decay_fraction), n)
-  _assert_curve_close(got, want, what="grokking")
+  assert_curve_close(got, want, what="grokking")
 
 
 def _ref_bias(t, total, high, plateau, end, high_fraction, plateau_fraction):
@@ -524,10 +490,10 @@ def test_bias_mitigation_matches_seed(total_steps, values, high_fraction, platea
   n = total_steps + 10
   want = [_ref_bias(t, total_steps, high, plateau, end, high_fraction, plateau_fraction)
           for t in range(n)]
-  got = _jax_curve(jaxsched.bias_mitigation(
+  got = jax_curve(jaxsched.bias_mitigation(
       total_steps, high_value=high, plateau_value=plateau, end_value=end,
       high_fraction=high_fraction, plateau_fraction=plateau_fraction), n)
-  _assert_curve_close(got, want, what="bias_mitigation")
+  assert_curve_close(got, want, what="bias_mitigation")
 
 
 def _ref_warmup(t, peak, warmup_steps, kind, init, exponent):
@@ -567,9 +533,9 @@ _WARMUPS = [
 def test_warmup_matches_conventions(peak_value, warmup_steps, kind, init_value, exponent):
   n = warmup_steps + 20
   want = [_ref_warmup(t, peak_value, warmup_steps, kind, init_value, exponent) for t in range(n)]
-  got = _jax_curve(jaxsched.warmup(
+  got = jax_curve(jaxsched.warmup(
       peak_value, warmup_steps, kind=kind, init_value=init_value, exponent=exponent), n)
-  _assert_curve_close(got, want, what=f"warmup {kind}")
+  assert_curve_close(got, want, what=f"warmup {kind}")
 
 
 # Seed 001's warmup functions, verbatim (step from 0, target reached at
@@ -619,8 +585,8 @@ def test_warmup_matches_seed_functions(seed_fn, kwargs, warmup_steps):
   else:
     start, n = 0, warmup_steps + 10
   want = [seed_fn(t, warmup_steps, 1e-3) for t in range(start, n)]
-  got = _jax_curve(jaxsched.warmup(1e-3, warmup_steps, **kwargs), n)[start:]
-  _assert_curve_close(got, want, what=f"warmup {kwargs}", steps=np.arange(start, n))
+  got = jax_curve(jaxsched.warmup(1e-3, warmup_steps, **kwargs), n)[start:]
+  assert_curve_close(got, want, what=f"warmup {kwargs}", steps=np.arange(start, n))
 
 
 def _ref_warmup_cosine(t, peak, warmup_steps, total, end, init, num_cycles, kind):
@@ -646,10 +612,10 @@ def test_warmup_cosine_kinds_match_conventions(
   n = total_steps + 20
   want = [_ref_warmup_cosine(t, PEAK, warmup_steps, total_steps, end_value, init_value,
                              num_cycles, kind) for t in range(n)]
-  got = _jax_curve(jaxsched.warmup_cosine(
+  got = jax_curve(jaxsched.warmup_cosine(
       PEAK, warmup_steps, total_steps, end_value=end_value, init_value=init_value,
       num_cycles=num_cycles, warmup_kind=kind), n)
-  _assert_curve_close(got, want, what=f"warmup_cosine warmup_kind={kind}")
+  assert_curve_close(got, want, what=f"warmup_cosine warmup_kind={kind}")
 
 
 @pytest.mark.parametrize("d_model,warmup_steps,scale,n", [
@@ -662,8 +628,8 @@ def test_noam_matches_formula(d_model, warmup_steps, scale, n):
   # Update t is the (t + 1)-th step of the Transformer paper's formula.
   want = [scale * d_model**-0.5 * min((t + 1)**-0.5, (t + 1) * warmup_steps**-1.5)
           for t in range(n)]
-  got = _jax_curve(jaxsched.noam(d_model, warmup_steps, scale=scale), n)
-  _assert_curve_close(got, want, what="noam")
+  got = jax_curve(jaxsched.noam(d_model, warmup_steps, scale=scale), n)
+  assert_curve_close(got, want, what="noam")
 
 
 def _ref_exponential(t, init, gamma, transition_steps, staircase, end_value):
@@ -681,7 +647,7 @@ def test_exponential_decay_matches_formula(init_value, gamma, transition_steps, 
   n = 300
   want = [_ref_exponential(t, init_value, gamma, transition_steps, staircase, end_value)
           for t in range(n)]
-  got = _jax_curve(jaxsched.exponential_decay(
+  got = jax_curve(jaxsched.exponential_decay(
       init_value, gamma, transition_steps=transition_steps, staircase=staircase,
       end_value=end_value), n)
-  _assert_curve_close(got, want, what="exponential_decay")
+  assert_curve_close(got, want, what="exponential_decay")

@@ -19,42 +19,7 @@ from torch.optim import lr_scheduler
 
 import jaxsched
 
-# Tolerance. jaxsched computes in float32, PyTorch in Python float64 (and its
-# chainable schedulers accumulate products step by step). A relative tolerance
-# alone cannot work where the reference reaches (or nearly reaches) zero, e.g.
-# the end of a cosine or polynomial decay: there float32 rounding of the
-# *inputs* (cos(pi * t / T) near -1, 1 - t / T near 0) leaves an absolute error
-# of order 1e-7 * peak that is huge relative to a value that is ~0. So the
-# check is |got - want| <= RTOL * |want| + ATOL_FRACTION * max|want|, i.e. 1e-5
-# relative plus 1e-6 of the largest value of the curve (the same 1e-6 * peak
-# accuracy the library promises).
-RTOL = 1e-5
-ATOL_FRACTION = 1e-6
-
-
-def _assert_curve_close(got, want, *, what, steps=None):
-  """Asserts got ~= want elementwise; names the first differing steps."""
-  got = np.asarray(got, dtype=np.float64)
-  want = np.asarray(want, dtype=np.float64)
-  chex.assert_shape(got, want.shape)
-  atol = ATOL_FRACTION * float(np.max(np.abs(want)))
-  bad = np.flatnonzero(~np.isclose(got, want, rtol=RTOL, atol=atol))
-  if bad.size:
-    steps = np.arange(want.size) if steps is None else np.asarray(steps)
-    detail = "; ".join(
-        f"step {steps[i]}: got {got[i]:.9g}, want {want[i]:.9g}" for i in bad[:8])
-    raise AssertionError(
-        f"{what}: {bad.size}/{want.size} steps differ (rtol={RTOL}, "
-        f"atol={atol:.3g}): {detail}")
-  chex.assert_trees_all_close(got, want, rtol=RTOL, atol=atol)
-
-
-def _jax_curve(schedule, n):
-  """The schedule at steps 0..n-1, computed the way it runs: under jax.jit."""
-  values = jax.jit(schedule)(jnp.arange(n))
-  chex.assert_shape(values, (n,))
-  chex.assert_type(values, jnp.float32)
-  return np.asarray(values)
+from curves import assert_curve_close, jax_curve
 
 
 def _torch_curve(make_scheduler, n, *, lr=1.0, optimizer="sgd", momentum=0.0):
@@ -104,8 +69,8 @@ def test_constant_factor_matches_constant_lr(init_value, factor, total_steps, n)
   want, _ = _torch_curve(
       lambda opt: lr_scheduler.ConstantLR(opt, factor=factor, total_iters=total_steps),
       n, lr=init_value)
-  got = _jax_curve(jaxsched.constant_factor(init_value, factor=factor, total_steps=total_steps), n)
-  _assert_curve_close(got, want, what="constant_factor")
+  got = jax_curve(jaxsched.constant_factor(init_value, factor=factor, total_steps=total_steps), n)
+  assert_curve_close(got, want, what="constant_factor")
 
 
 def test_constant_factor_zero_total_steps_matches_torch_closed_form():
@@ -122,8 +87,8 @@ def test_constant_factor_zero_total_steps_matches_torch_closed_form():
   for t in range(n):
     sched.last_epoch = t
     want.append(float(sched._get_closed_form_lr()[0]))
-  got = _jax_curve(jaxsched.constant_factor(init_value, factor=factor, total_steps=0), n)
-  _assert_curve_close(got, np.asarray(want), what="constant_factor total_steps=0")
+  got = jax_curve(jaxsched.constant_factor(init_value, factor=factor, total_steps=0), n)
+  assert_curve_close(got, np.asarray(want), what="constant_factor total_steps=0")
 
 
 # ------------------------------------------------------------------ LinearLR
@@ -141,9 +106,9 @@ def test_linear_factor_matches_linear_lr(init_value, start_factor, end_factor, t
       lambda opt: lr_scheduler.LinearLR(
           opt, start_factor=start_factor, end_factor=end_factor, total_iters=total_steps),
       n, lr=init_value)
-  got = _jax_curve(jaxsched.linear_factor(
+  got = jax_curve(jaxsched.linear_factor(
       init_value, start_factor=start_factor, end_factor=end_factor, total_steps=total_steps), n)
-  _assert_curve_close(got, want, what="linear_factor")
+  assert_curve_close(got, want, what="linear_factor")
 
 
 # -------------------------------------------------------------------- StepLR
@@ -158,8 +123,8 @@ def test_linear_factor_matches_linear_lr(init_value, start_factor, end_factor, t
 def test_step_decay_matches_step_lr(init_value, step_size, gamma, n):
   want, _ = _torch_curve(
       lambda opt: lr_scheduler.StepLR(opt, step_size=step_size, gamma=gamma), n, lr=init_value)
-  got = _jax_curve(jaxsched.step_decay(init_value, step_size, gamma=gamma), n)
-  _assert_curve_close(got, want, what="step_decay")
+  got = jax_curve(jaxsched.step_decay(init_value, step_size, gamma=gamma), n)
+  assert_curve_close(got, want, what="step_decay")
 
 
 # --------------------------------------------------------------- MultiStepLR
@@ -177,8 +142,8 @@ def test_multistep_decay_matches_multistep_lr(init_value, milestones, gamma, n):
   want, _ = _torch_curve(
       lambda opt: lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=gamma),
       n, lr=init_value)
-  got = _jax_curve(jaxsched.multistep_decay(init_value, milestones, gamma=gamma), n)
-  _assert_curve_close(got, want, what="multistep_decay")
+  got = jax_curve(jaxsched.multistep_decay(init_value, milestones, gamma=gamma), n)
+  assert_curve_close(got, want, what="multistep_decay")
 
 
 # ------------------------------------------------------------- ExponentialLR
@@ -192,8 +157,8 @@ def test_multistep_decay_matches_multistep_lr(init_value, milestones, gamma, n):
 ])
 def test_exponential_decay_matches_exponential_lr(init_value, gamma, n):
   want, _ = _torch_curve(lambda opt: lr_scheduler.ExponentialLR(opt, gamma=gamma), n, lr=init_value)
-  got = _jax_curve(jaxsched.exponential_decay(init_value, gamma, transition_steps=1), n)
-  _assert_curve_close(got, want, what="exponential_decay")
+  got = jax_curve(jaxsched.exponential_decay(init_value, gamma, transition_steps=1), n)
+  assert_curve_close(got, want, what="exponential_decay")
 
 
 # -------------------------------------------------------------- PolynomialLR
@@ -210,8 +175,8 @@ def test_polynomial_decay_matches_polynomial_lr(init_value, total_steps, power, 
   want, _ = _torch_curve(
       lambda opt: lr_scheduler.PolynomialLR(opt, total_iters=total_steps, power=power),
       n, lr=init_value)
-  got = _jax_curve(jaxsched.polynomial_decay(init_value, total_steps, power=power, end_value=0.0), n)
-  _assert_curve_close(got, want, what="polynomial_decay")
+  got = jax_curve(jaxsched.polynomial_decay(init_value, total_steps, power=power, end_value=0.0), n)
+  assert_curve_close(got, want, what="polynomial_decay")
 
 
 # --------------------------------------------------------- CosineAnnealingLR
@@ -230,8 +195,8 @@ def test_cosine_annealing_matches_cosine_annealing_lr(init_value, t_max, eta_min
   want, _ = _torch_curve(
       lambda opt: lr_scheduler.CosineAnnealingLR(opt, T_max=t_max, eta_min=eta_min),
       n, lr=init_value)
-  got = _jax_curve(jaxsched.cosine_annealing(init_value, t_max, eta_min=eta_min), n)
-  _assert_curve_close(got, want, what="cosine_annealing")
+  got = jax_curve(jaxsched.cosine_annealing(init_value, t_max, eta_min=eta_min), n)
+  assert_curve_close(got, want, what="cosine_annealing")
 
 
 # ----------------------------------------------- CosineAnnealingWarmRestarts
@@ -252,8 +217,8 @@ def test_cosine_warm_restarts_matches_torch(init_value, t_0, t_mult, eta_min, n)
       lambda opt: lr_scheduler.CosineAnnealingWarmRestarts(
           opt, T_0=t_0, T_mult=t_mult, eta_min=eta_min),
       n, lr=init_value)
-  got = _jax_curve(jaxsched.cosine_warm_restarts(init_value, t_0, t_mult=t_mult, eta_min=eta_min), n)
-  _assert_curve_close(got, want, what="cosine_warm_restarts")
+  got = jax_curve(jaxsched.cosine_warm_restarts(init_value, t_0, t_mult=t_mult, eta_min=eta_min), n)
+  assert_curve_close(got, want, what="cosine_warm_restarts")
 
 
 # ------------------------------------------------------------------ CyclicLR
@@ -278,10 +243,10 @@ def test_cyclic_matches_cyclic_lr(step_size_up, step_size_down, mode, gamma, n):
           opt, base_lr=base_lr, max_lr=max_lr, step_size_up=step_size_up,
           step_size_down=step_size_down, mode=mode, gamma=gamma, cycle_momentum=False),
       n, lr=base_lr)
-  got = _jax_curve(jaxsched.cyclic(
+  got = jax_curve(jaxsched.cyclic(
       base_lr, max_lr, step_size_up=step_size_up, step_size_down=step_size_down,
       mode=mode, gamma=gamma), n)
-  _assert_curve_close(got, want, what="cyclic")
+  assert_curve_close(got, want, what="cyclic")
 
 
 @pytest.mark.parametrize("base_momentum,max_momentum", [
@@ -297,10 +262,10 @@ def test_cyclic_momentum_matches_cyclic_lr_momentum(
           step_size_down=step_size_down, mode=mode, gamma=gamma, cycle_momentum=True,
           base_momentum=base_momentum, max_momentum=max_momentum),
       n, lr=0.01, momentum=0.9)
-  got = _jax_curve(jaxsched.cyclic_momentum(
+  got = jax_curve(jaxsched.cyclic_momentum(
       base_momentum=base_momentum, max_momentum=max_momentum, step_size_up=step_size_up,
       step_size_down=step_size_down, mode=mode, gamma=gamma), n)
-  _assert_curve_close(got, want, what="cyclic_momentum")
+  assert_curve_close(got, want, what="cyclic_momentum")
 
 
 # ---------------------------------------------------------------- OneCycleLR
@@ -333,8 +298,8 @@ def test_one_cycle_matches_one_cycle_lr(
       lambda opt: lr_scheduler.OneCycleLR(
           opt, max_lr=max_lr, total_steps=total_steps, cycle_momentum=False, **kwargs),
       total_steps, lr=max_lr)
-  got = _jax_curve(jaxsched.one_cycle(max_lr, total_steps, **kwargs), total_steps)
-  _assert_curve_close(got, want, what="one_cycle")
+  got = jax_curve(jaxsched.one_cycle(max_lr, total_steps, **kwargs), total_steps)
+  assert_curve_close(got, want, what="one_cycle")
 
 
 @pytest.mark.parametrize(
@@ -351,7 +316,7 @@ def test_one_cycle_holds_final_value_after_total_steps(
                     10**6, 2**31 - 1], dtype=np.int32)
   got = np.asarray(jax.jit(sched)(jnp.asarray(steps)))
   final = max_lr / div_factor / final_div_factor
-  _assert_curve_close(got, np.full(steps.shape, final), what="one_cycle hold", steps=steps)
+  assert_curve_close(got, np.full(steps.shape, final), what="one_cycle hold", steps=steps)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
@@ -371,10 +336,10 @@ def test_one_cycle_momentum_matches_one_cycle_lr_momentum(
           opt, max_lr=0.1, total_steps=total_steps, cycle_momentum=True,
           base_momentum=base_momentum, max_momentum=max_momentum, **kwargs),
       total_steps, lr=0.1, optimizer=optimizer, momentum=0.9)
-  got = _jax_curve(jaxsched.one_cycle_momentum(
+  got = jax_curve(jaxsched.one_cycle_momentum(
       total_steps, base_momentum=base_momentum, max_momentum=max_momentum, **kwargs),
       total_steps)
-  _assert_curve_close(got, want, what=f"one_cycle_momentum ({optimizer})")
+  assert_curve_close(got, want, what=f"one_cycle_momentum ({optimizer})")
 
 
 # --------------------------------------------------------------- SequentialLR
@@ -420,8 +385,8 @@ def test_sequential_matches_sequential_lr(lr, torch_parts, jax_parts, boundaries
   want, _ = _torch_curve(
       lambda opt: lr_scheduler.SequentialLR(opt, torch_parts(opt), milestones=boundaries),
       n, lr=lr)
-  got = _jax_curve(jaxsched.sequential(jax_parts(lr), boundaries), n)
-  _assert_curve_close(got, want, what="sequential")
+  got = jax_curve(jaxsched.sequential(jax_parts(lr), boundaries), n)
+  assert_curve_close(got, want, what="sequential")
 
 
 # ----------------------------------------------------------- ChainedScheduler
@@ -464,8 +429,8 @@ _CHAINED = [
 def test_chained_matches_chained_scheduler(lr, torch_parts, jax_parts, n):
   want, _ = _torch_curve(
       lambda opt: lr_scheduler.ChainedScheduler(torch_parts(opt), optimizer=opt), n, lr=lr)
-  got = _jax_curve(jaxsched.chained(lr, *jax_parts()), n)
-  _assert_curve_close(got, want, what="chained")
+  got = jax_curve(jaxsched.chained(lr, *jax_parts()), n)
+  assert_curve_close(got, want, what="chained")
 
 
 def test_torch_helper_reads_the_rate_of_each_update():
