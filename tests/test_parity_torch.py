@@ -9,7 +9,6 @@ i.e. the rate in effect after ``t`` calls of ``scheduler.step()``. The jaxsched
 side is always evaluated as ``jax.jit(sched)(jnp.arange(n))``.
 """
 
-import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
