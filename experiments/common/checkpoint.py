@@ -15,14 +15,17 @@ class Checkpointer:
 
   def __init__(self, directory: pathlib.Path, every: int, max_to_keep: int = 2):
     self.every = every
-    options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
-                                           enable_async_checkpointing=True)
+    options = ocp.CheckpointManagerOptions(
+        preservation_policy=ocp.checkpoint_managers.LatestN(max_to_keep), create=True,
+        enable_async_checkpointing=True)
     self._manager = ocp.CheckpointManager(pathlib.Path(directory).absolute(), options=options)
 
   def due(self, step: int) -> bool:
     return self.every > 0 and step % self.every == 0
 
   def save(self, step: int, state: Any, meta: dict, *, force: bool = False) -> None:
+    if self._manager.latest_step() == step:
+      return  # already saved (an interrupt right after a scheduled save)
     self._manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
                                                      meta=ocp.args.JsonSave(meta)), force=force)
 
