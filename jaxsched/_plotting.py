@@ -124,6 +124,23 @@ def inspect(schedule: optax.Schedule, total_steps: int) -> ScheduleSummary:
                          warnings=tuple(warnings))
 
 
+def _pyplot():
+  """matplotlib's pyplot with the file-only Agg backend, imported on first use."""
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  return plt
+
+
+def _save(fig, path: Any) -> pathlib.Path:
+  fig.tight_layout()
+  path = pathlib.Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  fig.savefig(path, dpi=110)
+  _pyplot().close(fig)
+  return path
+
+
 def _named(schedules: Schedules) -> list:
   if callable(schedules):
     return [("schedule", schedules)]
@@ -154,9 +171,7 @@ def plot(schedules: Schedules, total_steps: int, path: Any, *, log_y: bool = Fal
   named = _named(schedules)
   if not named:
     raise ValueError("plot: schedules is empty; give at least one schedule")
-  import matplotlib  # pylint: disable=import-outside-toplevel
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  plt = _pyplot()
 
   fig, ax = plt.subplots(figsize=(9, 4.8))
   steps = np.arange(int(total_steps))
@@ -177,19 +192,12 @@ def plot(schedules: Schedules, total_steps: int, path: Any, *, log_y: bool = Fal
   ax.set_title(title + "   (dashed: warmup end, dotted: phase boundaries)", fontsize=10)
   ax.grid(True, alpha=0.3)
   ax.legend(fontsize=8)
-  fig.tight_layout()
-  path = pathlib.Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
-  return path
+  return _save(fig, path)
 
 
 def plot_lr_find(result: Any, path: Any, *, title: str = "LR range test") -> pathlib.Path:
   """Loss against LR (log x) with the suggestion marked; the slope below."""
-  import matplotlib  # pylint: disable=import-outside-toplevel
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  plt = _pyplot()
 
   fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6.5), sharex=True,
                                     gridspec_kw={"height_ratios": [2, 1]})
@@ -221,9 +229,4 @@ def plot_lr_find(result: Any, path: Any, *, title: str = "LR range test") -> pat
   bottom.set_xlabel("learning rate")
   bottom.set_ylabel("d loss / d log lr")
   bottom.grid(True, alpha=0.3)
-  fig.tight_layout()
-  path = pathlib.Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
-  return path
+  return _save(fig, path)

@@ -248,3 +248,13 @@ SCHEDULE_FACTORIES = (
     "warmup_polynomial", "inverse_sqrt", "noam", "warmup_stable_decay", "grokking",
     "bias_mitigation", "sequential", "chained",
 )
+
+
+def assert_valid_values(values, bound, steps):
+  """Finite, non-negative and at most ``bound`` (with 1e-6 slack) at every step."""
+  bad = ~np.isfinite(values)
+  assert not bad.any(), f"non-finite at steps {steps[bad]}"
+  bad = values < 0
+  assert not bad.any(), f"negative at steps {steps[bad]}: {values[bad]}"
+  bad = values > bound * (1 + 1e-6)
+  assert not bad.any(), f"above the bound {bound} at steps {steps[bad]}: {values[bad]}"

@@ -55,12 +55,7 @@ def _check(name, kwargs):
   assert jitted.dtype == jnp.float32
   chex.assert_shape(jitted, STEPS.shape)
   values = np.asarray(jitted)
-  bad = ~np.isfinite(values)
-  assert not bad.any(), f"non-finite at steps {STEPS[bad]}"
-  bad = values < 0
-  assert not bad.any(), f"negative at steps {STEPS[bad]}: {values[bad]}"
-  bad = values > bound * (1 + 1e-6)
-  assert not bad.any(), f"above the bound {bound} at steps {STEPS[bad]}: {values[bad]}"
+  cases.assert_valid_values(values, bound, STEPS)
   np.testing.assert_allclose(values[STEPS < 0], values[0], **tol)
   np.testing.assert_allclose(np.asarray(sched(jnp.asarray(STEPS))), values, **tol,
                              err_msg="eager vs jit")
