@@ -1,0 +1,1 @@
+"""Benchmarks of jaxsched against Optax and PyTorch: ``python -m benchmarks.run``."""

@@ -1,0 +1,330 @@
+"""Section 4: the grokking experiment's full-batch train step, JAX vs PyTorch, and vmapped sweeps.
+
+The JAX step is built as ``experiments/grokking/train.py`` builds it: the NNX
+model split into a graph and its ``nnx.Param`` state, a pure step that merges
+them, ``optax.adamw(jaxsched.warmup_constant(...), b1=0.9, b2=0.98,
+weight_decay=1.0)``, ``steps`` updates per call in one ``lax.scan``, init and
+chunk jitted (and vmapped over runs for a sweep). The data is the training
+split (30%, seed 0) of ``a + b mod p``, the whole of it every step.
+
+The PyTorch twins below compute the same functions the same way (gather
+embeddings, float32, the same attention arithmetic) and start from the JAX
+model's weights, so the first loss agrees; ``torch.optim.AdamW`` with the same
+betas, epsilon and decoupled weight decay, and ``LambdaLR`` for the same warmup.
+"""
+
+import contextlib
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+import jaxsched
+from benchmarks import timing
+from experiments.grokking import data as data_lib
+from experiments.grokking import model as model_lib
+
+LR, B1, B2, WEIGHT_DECAY, WARMUP = 1e-3, 0.9, 0.98, 1.0, 10
+
+
+# ------------------------------------------------------------------------------------------- JAX
+
+
+def _tx(warmup_steps):
+  return optax.adamw(jaxsched.warmup_constant(LR, warmup_steps), b1=B1, b2=B2,
+                     weight_decay=WEIGHT_DECAY)
+
+
+class JaxProgram:
+  """The experiment's init and scanned chunk for one model, single-run and vmapped."""
+
+  def __init__(self, name: str, modulus: int, width: int, steps: int):
+    build = lambda key: model_lib.build(name, modulus, width=width, rngs=nnx.Rngs(key))
+    self.graphdef = nnx.split(build(0), nnx.Param)[0]
+
+    def init_one(seed, warmup_steps):
+      params = nnx.split(build(jax.random.PRNGKey(seed)), nnx.Param)[1]
+      return params, _tx(warmup_steps).init(params)
+
+    def loss_fn(params, inputs_Nx2, targets_N):
+      logits_NxP = nnx.merge(self.graphdef, params)(inputs_Nx2)
+      return optax.softmax_cross_entropy_with_integer_labels(logits_NxP, targets_N).mean()
+
+    def chunk_one(params, opt_state, warmup_steps, inputs_Nx2, targets_N):
+      tx = _tx(warmup_steps)
+
+      def step(carry, _):
+        params, opt_state = carry
+        loss, grads = jax.value_and_grad(loss_fn)(params, inputs_Nx2, targets_N)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), loss
+
+      (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), None, length=steps)
+      return params, opt_state, losses
+
+    self.init = jax.jit(jax.vmap(init_one))
+    self.chunk = jax.jit(chunk_one)
+    self.chunk_vmapped = jax.jit(jax.vmap(chunk_one, in_axes=(0, 0, 0, None, None)))
+    self.loss = jax.jit(loss_fn)
+
+
+def _run(tree, i):
+  return jax.tree.map(lambda x: x[i], tree)
+
+
+def problem(modulus: int):
+  """The training split of ``a + b mod p`` (30%, seed 0), as NumPy arrays."""
+  table = data_lib.table("add", modulus)
+  split = data_lib.split(len(table.targets), 0.3, 0)
+  return table.inputs[split.train], table.targets[split.train]
+
+
+# ----------------------------------------------------------------------------------------- torch
+
+
+def _torch_modules():
+  import torch  # pylint: disable=import-outside-toplevel
+  from torch import nn  # pylint: disable=import-outside-toplevel
+
+  class TorchMLP(nn.Module):
+    """``model.MLP``: ``(E_a[a] + E_b[b])**2 @ W``, gathers, no biases."""
+
+    def __init__(self, modulus: int, width: int):
+      super().__init__()
+      self.embed_a = nn.Embedding(modulus, width)
+      self.embed_b = nn.Embedding(modulus, width)
+      self.out = nn.Linear(width, modulus, bias=False)
+
+    def forward(self, pairs_Bx2):
+      hidden_BxH = (self.embed_a(pairs_Bx2[:, 0]) + self.embed_b(pairs_Bx2[:, 1])) ** 2
+      return self.out(hidden_BxH)
+
+  class TorchNanda(nn.Module):
+    """``model.Transformer`` with Nanda's settings: 1 block, no LayerNorm, ``a b =``.
+
+    Attention as ``nnx.MultiHeadAttention`` computes it: bias-free q/k/v/out
+    projections, queries scaled by ``head_dim**-0.5``, causal mask filled with
+    the float32 minimum, softmax over keys.
+    """
+
+    def __init__(self, modulus: int, width: int, num_heads: int = 4):
+      super().__init__()
+      self.modulus, self.num_heads = modulus, num_heads
+      self.embed = nn.Embedding(modulus + 2, width)
+      self.position = nn.Parameter(torch.zeros(3, width))
+      self.query = nn.Linear(width, width, bias=False)
+      self.key = nn.Linear(width, width, bias=False)
+      self.value = nn.Linear(width, width, bias=False)
+      self.attn_out = nn.Linear(width, width, bias=False)
+      self.mlp_in = nn.Linear(width, 4 * width)
+      self.mlp_out = nn.Linear(4 * width, width)
+      self.unembed = nn.Linear(width, modulus, bias=False)
+      self.register_buffer("causal_LxL", torch.tril(torch.ones(3, 3, dtype=torch.bool)))
+
+    def forward(self, pairs_Bx2):
+      a, b = pairs_Bx2[:, 0], pairs_Bx2[:, 1]
+      tokens_BxL = torch.stack([a, b, torch.full_like(a, self.modulus + 1)], dim=1)
+      x_BxLxD = self.embed(tokens_BxL) + self.position
+      n, length, width = x_BxLxD.shape
+      heads = lambda t: t.view(n, length, self.num_heads, -1).transpose(1, 2)  # B H L d
+      q = heads(self.query(x_BxLxD)) * (width // self.num_heads) ** -0.5
+      k, v = heads(self.key(x_BxLxD)), heads(self.value(x_BxLxD))
+      scores_BxHxLxL = (q @ k.transpose(-2, -1)).masked_fill(
+          ~self.causal_LxL, torch.finfo(torch.float32).min)
+      mixed = (scores_BxHxLxL.softmax(-1) @ v).transpose(1, 2).reshape(n, length, width)
+      x_BxLxD = x_BxLxD + self.attn_out(mixed)
+      x_BxLxD = x_BxLxD + self.mlp_out(torch.relu(self.mlp_in(x_BxLxD)))
+      return self.unembed(x_BxLxD[:, -1])
+
+  return TorchMLP, TorchNanda
+
+
+def torch_twin(name: str, modulus: int, width: int, params):
+  """The PyTorch model for ``name``, loaded with the JAX run's parameters."""
+  import torch  # pylint: disable=import-outside-toplevel
+  torch_mlp, torch_nanda = _torch_modules()
+  p = jax.tree.map(np.asarray, nnx.to_pure_dict(params))
+  t = lambda x: torch.tensor(np.ascontiguousarray(x), dtype=torch.float32)
+  if name == "mlp":
+    model = torch_mlp(modulus, width)
+    weights = {"embed_a.weight": p["embed_a"]["embedding"], "embed_b.weight": p["embed_b"]["embedding"],
+               "out.weight": p["out"]["kernel"].T}
+  else:
+    model = torch_nanda(modulus, width)
+    block = p["blocks"][0]
+    attn = {k: block["attn"][k]["kernel"] for k in ("query", "key", "value", "out")}
+    weights = {
+        "embed.weight": p["embed"]["embedding"], "position": p["position"],
+        "query.weight": attn["query"].reshape(width, width).T,
+        "key.weight": attn["key"].reshape(width, width).T,
+        "value.weight": attn["value"].reshape(width, width).T,
+        "attn_out.weight": attn["out"].reshape(width, width).T,
+        "mlp_in.weight": block["mlp_in"]["kernel"].T, "mlp_in.bias": block["mlp_in"]["bias"],
+        "mlp_out.weight": block["mlp_out"]["kernel"].T, "mlp_out.bias": block["mlp_out"]["bias"],
+        "unembed.weight": p["unembed"]["kernel"].T,
+    }
+  missing = model.load_state_dict({k: t(v) for k, v in weights.items()}, strict=False)
+  assert missing.missing_keys == [] or missing.missing_keys == ["causal_LxL"], missing
+  return model
+
+
+def torch_trainer(model, inputs, targets, steps: int):
+  """K steps of the twin's full-batch AdamW training per call (eager Python loop)."""
+  import torch  # pylint: disable=import-outside-toplevel
+  opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=(B1, B2), eps=1e-8,
+                          weight_decay=WEIGHT_DECAY)
+  sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, s / WARMUP))
+
+  def train():
+    for _ in range(steps):
+      opt.zero_grad(set_to_none=True)
+      loss = torch.nn.functional.cross_entropy(model(inputs), targets)
+      loss.backward()
+      opt.step()
+      sched.step()
+    return loss.detach()
+
+  return train
+
+
+def with_threads(threads: int, fn):
+  """``fn`` run with torch limited to ``threads`` intra-op threads, restored after."""
+  import torch  # pylint: disable=import-outside-toplevel
+
+  def call():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+      return fn()
+    finally:
+      torch.set_num_threads(previous)
+
+  return call
+
+
+def _fresh_inductor_cache():
+  """A cold, empty inductor cache, so torch.compile's time is a cold compile like JAX's.
+
+  (Inductor otherwise reuses kernels from earlier processes in its on-disk
+  cache.) ``fresh_cache`` is PyTorch's own test helper; without it, a no-op.
+  """
+  try:
+    from torch._inductor.utils import fresh_cache  # pylint: disable=import-outside-toplevel
+    return fresh_cache()
+  except ImportError:
+    return contextlib.nullcontext()
+
+
+# ------------------------------------------------------------------------------------------ runs
+
+
+SETTINGS = {
+    # name: (modulus, width, steps per call, steps per call in the sweep)
+    "mlp": {"full": (97, 256, 50, 20), "quick": (23, 32, 5, 5)},
+    "nanda": {"full": (113, 128, 5, 1), "quick": (23, 32, 2, 2)},
+}
+
+
+def _model_entries(name: str, quick: bool) -> list:
+  import torch  # pylint: disable=import-outside-toplevel
+  modulus, width, steps, sweep_steps = SETTINGS[name]["quick" if quick else "full"]
+  repeats = 1 if quick else {"mlp": 5, "nanda": 3}[name]
+  inputs_np, targets_np = problem(modulus)
+  inputs, targets = jnp.asarray(inputs_np), jnp.asarray(targets_np)
+  inputs_t, targets_t = torch.as_tensor(inputs_np).long(), torch.as_tensor(targets_np).long()
+  where = f"{name} p={modulus} width={width}, {len(targets_np)} examples full batch"
+  label = {"mlp": "grokking MLP", "nanda": "Nanda transformer"}[name]
+
+  prog = JaxProgram(name, modulus, width, steps)
+  params, opt_state = prog.init(jnp.zeros((1,), jnp.uint32), jnp.full((1,), WARMUP, jnp.int32))
+  params, opt_state = _run(params, 0), _run(opt_state, 0)
+  warmup = jnp.asarray(WARMUP, jnp.int32)
+  eager = torch_twin(name, modulus, width, params)
+  with torch.no_grad():
+    loss_torch = float(torch.nn.functional.cross_entropy(eager(inputs_t), targets_t))
+  loss_jax = float(prog.loss(params, inputs, targets))
+
+  sides = {"jax": lambda: prog.chunk(params, opt_state, warmup, inputs, targets),
+           "torch_eager": torch_trainer(eager, inputs_t, targets_t, steps),
+           # Not a target: one thread, because two OpenMP threads suffer badly when the two
+           # cores are shared with other jobs (see RESULTS.md).
+           "torch_eager_1thread": with_threads(1, torch_trainer(
+               torch_twin(name, modulus, width, params), inputs_t, targets_t, steps))}
+  compile_error = None
+  if quick:
+    compile_error = "skipped in --quick (compilation takes tens of seconds)"
+  else:
+    compiled_model = torch.compile(torch_twin(name, modulus, width, params))
+    compiled_train = torch_trainer(compiled_model, inputs_t, targets_t, steps)
+    try:
+      with _fresh_inductor_cache():
+        start = time.perf_counter()
+        compiled_train()  # compiles here; the warm-up call in alternate() is then steady
+        compile_first_call_s = time.perf_counter() - start
+      sides["torch_compile"] = compiled_train
+    except Exception as e:  # pylint: disable=broad-except
+      compile_error = f"{type(e).__name__}: {e}".splitlines()[0][:500]
+  t = timing.alternate(sides, repeats=repeats, number=1, warmup=1)
+  work = f"{steps} full-batch AdamW steps per call ({where})"
+  steps_per_s = lambda s: steps / s
+  entries = [timing.entry(
+      "grokking_step", f"{name}/jax_vs_torch_eager", ours="jax.jit(lax.scan(step)), NNX split/merge",
+      baseline="PyTorch eager twin", ours_t=t["jax"], baseline_t=t["torch_eager"], work=work,
+      target=("speedup", ">=", 2.0) if name == "nanda" else None,
+      steps_per_s={"ours": steps_per_s(t["jax"].median_s),
+                   "baseline": steps_per_s(t["torch_eager"].median_s)},
+      initial_loss={"jax": loss_jax, "torch": loss_torch}, torch_threads=torch.get_num_threads()),
+      timing.entry(
+          "grokking_step", f"{name}/jax_vs_torch_eager_1thread", ours="jax.jit(lax.scan(step))",
+          baseline="PyTorch eager twin, 1 thread", ours_t=t["jax"],
+          baseline_t=t["torch_eager_1thread"], work=work, torch_threads=1,
+          steps_per_s={"ours": steps_per_s(t["jax"].median_s),
+                       "baseline": steps_per_s(t["torch_eager_1thread"].median_s)})]
+  if "torch_compile" in t:
+    tc = t["torch_compile"]
+    entries.append(timing.entry(
+        "grokking_step", f"{name}/jax_vs_torch_compile", ours="jax.jit(lax.scan(step))",
+        baseline="torch.compile(twin) + eager AdamW", ours_t=t["jax"], baseline_t=tc, work=work,
+        target=("ratio", "<=", 1.0) if name == "nanda" else None,
+        baseline_compile_s=compile_first_call_s - tc.median_s,
+        steps_per_s={"ours": steps_per_s(t["jax"].median_s), "baseline": steps_per_s(tc.median_s)}))
+  else:
+    entries.append(timing.entry(
+        "grokking_step", f"{name}/jax_vs_torch_compile", ours="jax.jit(lax.scan(step))",
+        baseline="torch.compile(twin) + eager AdamW", ours_t=t["jax"], baseline_t=None, work=work,
+        target=("ratio", "<=", 1.0) if name == "nanda" else None, error=compile_error))
+
+  # Sweeps: S runs (seeds 0..S-1, warmups varying) under one vmap vs one after another.
+  # --quick runs the (identical) sweep code for the MLP only: compiling the vmapped
+  # transformer alone takes a few seconds.
+  sweep = prog if sweep_steps == steps else JaxProgram(name, modulus, width, sweep_steps)
+  for runs in (((2,) if name == "mlp" else ()) if quick else (4, 16)):
+    seeds = jnp.arange(runs, dtype=jnp.uint32)
+    warmups = jnp.asarray(np.resize([10, 100, 500, 2000], runs), jnp.int32)
+    s_params, s_opt = sweep.init(seeds, warmups)
+    singles = [(_run(s_params, i), _run(s_opt, i), warmups[i]) for i in range(runs)]
+    t = timing.alternate({
+        "vmap": lambda: sweep.chunk_vmapped(s_params, s_opt, warmups, inputs, targets),
+        "sequential": lambda: [sweep.chunk(p, o, w, inputs, targets) for p, o, w in singles],
+    }, repeats=repeats, number=1, warmup=1)
+    entries.append(timing.entry(
+        "grokking_step", f"{name}/vmap{runs}_vs_sequential", ours=f"jax.vmap over {runs} runs",
+        baseline=f"{runs} runs one after another (same jitted single-run chunk)",
+        ours_t=t["vmap"], baseline_t=t["sequential"],
+        work=f"{runs} runs x {sweep_steps} steps per call ({where})",
+        target=("speedup", ">=", 1.5) if runs == 16 else None,
+        run_steps_per_s={"ours": runs * sweep_steps / t["vmap"].median_s,
+                         "baseline": runs * sweep_steps / t["sequential"].median_s}))
+  for e in entries:
+    e["model"] = label
+  return entries
+
+
+def run(quick: bool) -> list:
+  import torch  # pylint: disable=import-outside-toplevel
+  torch.set_num_threads(os.cpu_count() or 1)
+  return _model_entries("mlp", quick) + _model_entries("nanda", quick)

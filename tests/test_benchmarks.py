@@ -1,0 +1,59 @@
+"""Smoke test of the benchmark suite: ``python -m benchmarks.run --quick`` runs and writes JSON.
+
+Checks the JSON's shape only; no timing is asserted (the numbers of a quick
+run on a shared machine mean nothing).
+"""
+
+import json
+import math
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SECTIONS = {"schedules", "torch_schedulers", "train_step", "grokking_step", "lr_find"}
+
+
+@pytest.mark.slow
+def test_quick_benchmark_run_writes_well_formed_json(tmp_path):
+  pytest.importorskip("torch")
+  out = tmp_path / "tmp.json"
+  env = {**os.environ, "PYTHONPATH": str(ROOT)}
+  proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick", "--json", str(out)],
+                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+                        check=False)
+  assert proc.returncode == 0, proc.stderr[-4000:]
+  result = json.loads(out.read_text())
+
+  header = result["header"]
+  for key in ("python", "jax", "jaxlib", "optax", "flax", "torch"):
+    assert header["versions"][key], key
+  for key in ("jax_devices", "jax_backend", "platform", "cpu_model", "cpu_count"):
+    assert header["device"][key], key
+  assert len(header["load_average_start"]) == 3 and len(header["load_average_end"]) == 3
+  assert result["quick"] is True
+
+  entries = result["entries"]
+  assert {e["section"] for e in entries} == SECTIONS
+  assert set(result["sections"]) == SECTIONS
+  names = [e["name"] for e in entries]
+  assert len(names) == len(set(names))
+  for e in entries:
+    assert e["name"] and e["ours"] and e["baseline"], e
+    assert e["ratio_is"].startswith("ours_s / baseline_s")
+    assert "ours_s" in e["compile"] and "baseline_s" in e["compile"]
+    ours_s = e["timings"]["ours_s"]
+    assert math.isfinite(ours_s) and ours_s > 0, e["name"]
+    if "error" in e:  # e.g. torch.compile, skipped in --quick or failed: a string, no number
+      assert isinstance(e["error"], str) and e["error"]
+      assert e["ratio"] is None
+      continue
+    baseline_s = e["timings"]["baseline_s"]
+    assert math.isfinite(baseline_s) and baseline_s > 0, e["name"]
+    assert math.isfinite(e["ratio"]) and e["ratio"] > 0, e["name"]
+    assert e["ratio"] == pytest.approx(ours_s / baseline_s)
+    if "target" in e:
+      assert e["target_met"] in (True, False), e["name"]
