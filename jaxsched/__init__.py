@@ -19,6 +19,9 @@ from jaxsched._catalog import catalog
 from jaxsched._catalog import Entry
 from jaxsched._composition import adaptive_momentum
 from jaxsched._config import from_config
+from jaxsched._config import load_config
+from jaxsched._config import resolve_config
+from jaxsched._config import ResolvedConfig
 from jaxsched._config import TrainingSetup
 from jaxsched._composition import chained
 from jaxsched._composition import sequential
@@ -66,6 +69,7 @@ __all__ = (
     "LRFinderResult",
     "PhaseTransitionState",
     "ReduceOnPlateauState",
+    "ResolvedConfig",
     "ScheduleSummary",
     "TRANSFORMER_MULTIPLIERS",
     "TrainingSetup",
@@ -91,6 +95,7 @@ __all__ = (
     "layerwise",
     "layerwise_decay",
     "linear_factor",
+    "load_config",
     "lr_find",
     "multistep_decay",
     "noam",
@@ -100,6 +105,7 @@ __all__ = (
     "plot",
     "polynomial_decay",
     "reduce_on_plateau",
+    "resolve_config",
     "sequential",
     "step_decay",
     "warmup",

@@ -100,11 +100,10 @@ def _steps(args: argparse.Namespace, configs: Sequence[dict]) -> int:
 
 def _from_config_file(path: pathlib.Path) -> tuple[list, list]:
   """Named schedules from a YAML file: a mapping name -> config, or a list."""
-  import yaml  # pylint: disable=import-outside-toplevel
   from jaxsched import _config  # pylint: disable=import-outside-toplevel
   if not path.is_file():
     raise _UsageError(f"--config {path}: no such file")
-  loaded = yaml.safe_load(path.read_text())
+  loaded = _config.load_config(path)
   if isinstance(loaded, dict) and "type" in loaded:
     loaded = {loaded["type"]: loaded}
   if isinstance(loaded, dict):

@@ -1,6 +1,11 @@
-"""Schedules and transformations from a configuration: a dict, YAML text or a YAML file."""
+"""Schedules and transformations from a configuration: a dict, YAML text or a YAML / JSON file.
+
+:func:`load_config` reads one, :func:`resolve_config` checks a ``{"type": ...}``
+config against its factory, :func:`from_config` builds it.
+"""
 
 import inspect
+import json
 import os
 import pathlib
 import re
@@ -72,33 +77,74 @@ def _numbers(value: Any) -> Any:
   return value
 
 
-def _load(cfg: Config) -> Any:
-  """A dict as is; a path or YAML text parsed with PyYAML."""
-  if isinstance(cfg, Mapping):
-    return cfg
+def _load(cfg: Config, caller: str) -> Any:
+  """:func:`load_config`, with errors named after ``caller`` (the function the user called)."""
   if isinstance(cfg, os.PathLike) or (
-      isinstance(cfg, str) and "\n" not in cfg and cfg.strip().lower().endswith((".yaml", ".yml"))):
+      isinstance(cfg, str) and "\n" not in cfg
+      and cfg.strip().lower().endswith((".yaml", ".yml", ".json"))):
     path = pathlib.Path(cfg)
     if not path.is_file():
-      raise ValueError(f"from_config: config file {str(path)!r} does not exist")
+      raise ValueError(f"{caller}: config file {str(path)!r} does not exist")
     text = path.read_text()
+    if path.suffix.lower() == ".json":
+      try:
+        loaded = json.loads(text)
+      except json.JSONDecodeError as e:
+        raise ValueError(f"{caller}: cannot parse the JSON config {str(path)!r}: {e}") from None
+      return _numbers(loaded)
   elif isinstance(cfg, str):
     text = cfg
   else:
-    return cfg
+    return _numbers(cfg)
   try:
     import yaml  # pylint: disable=import-outside-toplevel
   except ImportError:
-    raise ImportError("from_config: reading YAML needs PyYAML (pip install pyyaml)") from None
+    raise ImportError(f"{caller}: reading YAML needs PyYAML (pip install pyyaml)") from None
   try:
-    return yaml.safe_load(text)
+    loaded = yaml.safe_load(text)
   except yaml.YAMLError as e:
-    raise ValueError(f"from_config: cannot parse the YAML config: {e}") from None
+    message = " ".join(str(e).split())  # PyYAML's messages span several lines
+    raise ValueError(f"{caller}: cannot parse the YAML config: {message}") from None
+  return _numbers(loaded)
+
+
+def load_config(cfg: Config) -> Any:
+  """Reads a configuration, with numbers written as strings turned into numbers.
+
+  ``cfg`` is a mapping (returned as a converted copy), YAML text, or the path
+  (``str`` ending in ``.yaml``, ``.yml`` or ``.json``, or any
+  ``os.PathLike``) of a YAML file or, for a ``.json`` suffix, a JSON file.
+  :func:`from_config`, :func:`resolve_config` and the ``jaxsched`` command
+  line read their configurations with it.
+
+  PyYAML reads YAML 1.1, where ``1e-3`` (no dot) is the string ``"1e-3"``.
+  Every value that is entirely a number (``"3e-4"``, ``"100"``) is converted
+  (digit strings to ``int``, others to ``float``), in nested lists and
+  mappings too; other strings, and mapping keys, stay as they are.
+
+  Args:
+    cfg: a mapping, YAML text, or a YAML / JSON file path.
+
+  Returns:
+    The parsed data (usually a ``dict``) with numeric strings as numbers.
+
+  Raises:
+    ValueError: for a missing file or text that does not parse, in one line.
+    ImportError: for YAML without PyYAML installed (``pip install pyyaml``).
+
+  Examples:
+    >>> from jaxsched import load_config
+    >>> load_config("peak_value: 1e-3\\nboundaries: [100, 2e3]\\nkind: cosine")
+    {'peak_value': 0.001, 'boundaries': [100, 2000.0], 'kind': 'cosine'}
+    >>> load_config({"total_steps": "100", "end_value": "3e-3"})
+    {'total_steps': 100, 'end_value': 0.003}
+  """
+  return _load(cfg, "load_config")
 
 
 def _mapping(node: Any, where: str) -> Mapping[str, Any]:
   if not isinstance(node, Mapping):
-    raise ValueError(f"from_config: {where} must be a mapping such as "
+    raise ValueError(f"{where} must be a mapping such as "
                      f"{{'type': 'warmup_cosine', ...}}, got {type(node).__name__} {node!r}")
   return node
 
@@ -108,42 +154,69 @@ def _cosine_warmup(kwargs: Dict[str, Any], where: str) -> Dict[str, Any]:
   kwargs = dict(kwargs)
   peaks = [k for k in ("learning_rate", "peak_value", "max_lr") if k in kwargs]
   if len(peaks) > 1:
-    raise ValueError(f"from_config: {where}: give the peak rate once, not as {' and '.join(peaks)}")
+    raise ValueError(f"{where}: give the peak rate once, not as {' and '.join(peaks)}")
   if peaks:
     kwargs["peak_value"] = kwargs.pop(peaks[0])
   if "min_lr" in kwargs:
     if "end_value" in kwargs:
-      raise ValueError(f"from_config: {where}: give the final rate once, not as min_lr and "
-                       "end_value")
+      raise ValueError(f"{where}: give the final rate once, not as min_lr and end_value")
     kwargs["end_value"] = kwargs.pop("min_lr")
   return kwargs
 
 
-def _build(node: Any, where: str, learning_rate: Any = None) -> Any:
-  """Builds one ``{"type": NAME, **kwargs}`` config (nested ones recursively)."""
+_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+
+class ResolvedConfig(NamedTuple):
+  """A config resolved to a factory and its arguments (see :func:`resolve_config`)."""
+  type: str  # the canonical factory name (alias resolved), e.g. "warmup_cosine"
+  factory: Callable[..., Any]
+  args: tuple  # positional arguments (only for *args factories such as chained)
+  kwargs: Dict[str, Any]  # keyword arguments, numbers as Python numbers
+  rate_keyword: Optional[str]  # the base-rate keyword learning_rate fills, or None
+
+  def build(self, **replacements: Any) -> Any:
+    """``factory(*args, **{**kwargs, **replacements})``: replacements may be traced values."""
+    params = inspect.signature(self.factory).parameters
+    keywords = [p.name for p in params.values() if p.kind not in _VARIADIC]
+    unknown = [k for k in replacements if k not in keywords]
+    if unknown:
+      raise ValueError(f"ResolvedConfig.build: {self.type} takes no keyword {unknown[0]!r}; "
+                       f"it takes {', '.join(keywords)}")
+    kwargs = {**self.kwargs, **replacements}
+    if any(p.kind == p.VAR_POSITIONAL for p in params.values()):
+      # Parameters before *args must be passed positionally too.
+      leading = [kwargs.pop(p.name) if p.name in kwargs else p.default
+                 for p in params.values() if p.kind == p.POSITIONAL_OR_KEYWORD]
+      return self.factory(*leading, *self.args, **kwargs)
+    return self.factory(*self.args, **kwargs)
+
+
+def _resolve(node: Any, where: str, learning_rate: Any = None) -> ResolvedConfig:
+  """Resolves one loaded ``{"type": NAME, **kwargs}`` config (nested ones built).
+
+  ``where`` names the caller and the node for messages, e.g.
+  ``"from_config: config.schedules[0]"``.
+  """
   node = _mapping(node, where)
   if "type" not in node:
-    raise ValueError(f"from_config: {where} has no 'type' key; valid types: "
-                     f"{', '.join(_valid_types())}")
+    raise ValueError(f"{where} has no 'type' key; valid types: {', '.join(_valid_types())}")
   name = node["type"]
   factories = _factories()
   if not isinstance(name, str) or (name not in factories and name not in ALIASES):
-    raise ValueError(f"from_config: {where}: unknown type {name!r}; valid types: "
+    raise ValueError(f"{where}: unknown type {name!r}; valid types: "
                      f"{', '.join(_valid_types())}")
-  kwargs = {k: _numbers(v) for k, v in node.items() if k != "type"}
+  kwargs = {k: v for k, v in node.items() if k != "type"}
   if name == "cosine_warmup":
     kwargs = _cosine_warmup(kwargs, where)
   target = ALIASES.get(name, name)
   factory = factories[target]
   params = inspect.signature(factory).parameters
-  if learning_rate is not None:
-    rate_keyword = next((k for k in _RATE_KEYWORDS if k in params), None)
-    if rate_keyword is not None and rate_keyword not in kwargs:
-      kwargs[rate_keyword] = learning_rate
+  rate_keyword = next((k for k in _RATE_KEYWORDS if k in params), None)
+  if learning_rate is not None and rate_keyword is not None and rate_keyword not in kwargs:
+    kwargs[rate_keyword] = learning_rate
 
-  positional: List[Any] = []
-  keywords = [p.name for p in params.values()
-              if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+  keywords = [p.name for p in params.values() if p.kind not in _VARIADIC]
   var_positional = next((p.name for p in params.values() if p.kind == p.VAR_POSITIONAL), None)
   unknown = [k for k in kwargs if k not in keywords and k != var_positional]
   note = ""
@@ -151,60 +224,107 @@ def _build(node: Any, where: str, learning_rate: Any = None) -> Any:
     note = " (cosine_warmup also takes learning_rate, max_lr, min_lr)"
   if unknown:
     allowed = keywords + ([var_positional] if var_positional else [])
-    raise ValueError(f"from_config: {where}: unknown keyword {unknown[0]!r} for type {name!r}; "
+    raise ValueError(f"{where}: unknown keyword {unknown[0]!r} for type {name!r}; "
                      f"{target} takes {', '.join(allowed)}{note}")
   missing = [p.name for p in params.values()
-             if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-             and p.name not in kwargs]
+             if p.default is p.empty and p.kind not in _VARIADIC and p.name not in kwargs]
   if missing:
-    raise ValueError(f"from_config: {where}: type {name!r} needs keyword"
+    raise ValueError(f"{where}: type {name!r} needs keyword"
                      f"{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}{note}")
   if var_positional is not None and var_positional not in kwargs:
-    raise ValueError(f"from_config: {where}: type {name!r} needs keyword {var_positional!r} "
-                     "(a list)")
+    raise ValueError(f"{where}: type {name!r} needs keyword {var_positional!r} (a list)")
 
   def parts(key: str) -> List[Any]:
     items = kwargs[key]
     if not isinstance(items, (list, tuple)):
-      raise ValueError(f"from_config: {where}.{key} must be a list of configs or schedules, "
-                       f"got {items!r}")
-    return [item if callable(item) else _build(item, f"{where}.{key}[{i}]")
+      raise ValueError(f"{where}.{key} must be a list of configs or schedules, got {items!r}")
+    return [item if callable(item) else _resolve(item, f"{where}.{key}[{i}]").build()
             for i, item in enumerate(items)]
 
   if target == "sequential":
     kwargs["schedules"] = parts("schedules")
+  args = ()
   if var_positional is not None:
-    positional = parts(var_positional)
+    args = tuple(parts(var_positional))
     del kwargs[var_positional]
-    # Parameters before *args must be passed positionally too.
-    leading = [p.name for p in params.values() if p.kind == p.POSITIONAL_OR_KEYWORD]
-    positional = [kwargs.pop(k) if k in kwargs else params[k].default
-                  for k in leading] + positional
-  return factory(*positional, **kwargs)
+  return ResolvedConfig(target, factory, args, kwargs, rate_keyword)
+
+
+def resolve_config(cfg: Config, *, learning_rate: Any = None) -> ResolvedConfig:
+  """Resolves a ``{"type": NAME, **kwargs}`` config to its factory and arguments.
+
+  Does everything :func:`from_config` does for such a config except the final
+  call: reads ``cfg`` with :func:`load_config` (numbers written as strings
+  become numbers), maps the aliases (``cosine_warmup``, ``onecycle``) and
+  seed 004's ``cosine_warmup`` keys, checks the keywords against the
+  factory's signature and builds nested configs (``sequential``'s
+  ``schedules``, ``chained``'s ``factor_schedules``). ``build()`` then calls
+  the factory; ``build(**replacements)`` calls it with some keywords replaced,
+  e.g. by traced values under ``jax.vmap``, so a sweep over a hyperparameter
+  goes through the same checked path as a single run.
+
+  ``learning_rate`` fills the factory's base rate, its first keyword among
+  ``peak_value``, ``init_value``, ``max_lr``, ``value`` (``rate_keyword``),
+  when the config leaves it out.
+
+  Args:
+    cfg: a ``{"type": ...}`` config: mapping, YAML text or YAML / JSON file
+      path. Seed 004's training block (``learning_rate``, ``scheduler``,
+      ``layer_scheduling``) is :func:`from_config`'s alone.
+    learning_rate: the base rate for a config that leaves it out, or None.
+
+  Returns:
+    A :class:`ResolvedConfig` ``(type, factory, args, kwargs, rate_keyword)``
+    with ``type`` the factory's name (aliases resolved).
+
+  Raises:
+    ValueError: for a training block and for every config error
+      :func:`from_config` reports (unknown type or keyword, missing keyword,
+      missing file). ``build`` raises it for a replaced keyword the factory
+      does not take; a factory's own validation errors propagate unchanged.
+
+  Examples:
+    >>> import jax, jax.numpy as jnp
+    >>> from jaxsched import resolve_config
+    >>> resolved = resolve_config("type: cosine_warmup\\nwarmup_steps: 10\\n"
+    ...                           "total_steps: 110", learning_rate=3e-4)
+    >>> resolved.type, resolved.kwargs
+    ('warmup_cosine', {'warmup_steps': 10, 'total_steps': 110, 'peak_value': 0.0003})
+    >>> at_10 = lambda w: resolved.build(warmup_steps=w)(10)
+    >>> [round(float(v), 8) for v in jax.vmap(at_10)(jnp.asarray([10, 20]))]
+    [0.0003, 0.00015]
+  """
+  node = _load(cfg, "resolve_config")
+  if isinstance(node, Mapping) and "type" not in node and (
+      set(node) == {"training"} or any(k in node for k in _BLOCK_KEYS)):
+    raise ValueError("resolve_config: config is a training block (learning_rate, scheduler, "
+                     "layer_scheduling), which from_config builds; resolve its scheduler "
+                     "{'type': ...} config with learning_rate=... instead")
+  return _resolve(node, "resolve_config: config", learning_rate)
 
 
 def _training_block(block: Mapping[str, Any], where: str) -> TrainingSetup:
   unknown = [k for k in block if k not in _BLOCK_KEYS]
   if unknown:
-    raise ValueError(f"from_config: {where}: unknown key {unknown[0]!r} in a training block; "
+    raise ValueError(f"{where}: unknown key {unknown[0]!r} in a training block; "
                      f"it takes {', '.join(_BLOCK_KEYS)} (or use a {{'type': ...}} config)")
-  learning_rate = _numbers(block.get("learning_rate"))
+  learning_rate = block.get("learning_rate")
   if "scheduler" in block:
     scheduler = _mapping(block["scheduler"], f"{where}.scheduler")
     if scheduler.get("type") in TRANSFORMATIONS + ("layerwise", "layerwise_decay"):
       raise ValueError(
-          f"from_config: {where}.scheduler: type {scheduler['type']!r} is a gradient "
+          f"{where}.scheduler: type {scheduler['type']!r} is a gradient "
           "transformation, not a learning-rate schedule; build it from its own "
           "{'type': ...} config and optax.chain it after the optimizer")
-    schedule = _build(scheduler, f"{where}.scheduler", learning_rate)
+    schedule = _resolve(scheduler, f"{where}.scheduler", learning_rate).build()
   elif learning_rate is not None:
     schedule = _factories()["constant"](learning_rate)
   else:
-    raise ValueError(f"from_config: {where}: a training block needs 'learning_rate' or "
+    raise ValueError(f"{where}: a training block needs 'learning_rate' or "
                      "'scheduler'")
   tx = None
   if "layer_scheduling" in block:
-    groups = _numbers(_mapping(block["layer_scheduling"], f"{where}.layer_scheduling"))
+    groups = _mapping(block["layer_scheduling"], f"{where}.layer_scheduling")
     default = groups.get("other", 1.0)
     multipliers = [(_GROUPS.get(k, k), v) for k, v in groups.items() if k != "other"]
     tx = _layerwise.layerwise(multipliers, default)
@@ -215,9 +335,11 @@ def from_config(cfg: Config) -> Any:
   """Builds a schedule, a transformation or a training setup from a configuration.
 
   ``cfg`` is a mapping, YAML text, or the path (``str`` ending in ``.yaml`` /
-  ``.yml``, or any ``os.PathLike``) of a YAML file. Two forms:
+  ``.yml`` / ``.json``, or any ``os.PathLike``) of a YAML or JSON file, read
+  with :func:`load_config`. Two forms:
 
-  * ``{"type": NAME, **kwargs}`` returns ``jaxsched.NAME(**kwargs)``. NAME is
+  * ``{"type": NAME, **kwargs}`` returns ``jaxsched.NAME(**kwargs)``, that is
+    ``resolve_config(cfg).build()`` (see :func:`resolve_config`). NAME is
     any schedule of ``jaxsched.catalog()``, one of the transformations
     ``reduce_on_plateau``, ``adaptive_step_decay``, ``phase_transition``,
     ``grokfast_ema`` (when jaxsched exports them), ``layerwise``,
@@ -252,16 +374,16 @@ def from_config(cfg: Config) -> Any:
         attention: 2.0
         other: 1.0
 
-  Numbers written as strings become numbers: PyYAML reads YAML 1.1, where
-  ``1e-5`` (no dot) is the string ``"1e-5"``. Every value that is entirely
-  a number (``"3e-4"``, ``"100"``) is converted, in nested lists and mappings
-  too; other strings stay strings.
+  Numbers written as strings become numbers (see :func:`load_config`):
+  PyYAML reads YAML 1.1, where ``1e-5`` (no dot) is the string ``"1e-5"``.
+  Every value that is entirely a number (``"3e-4"``, ``"100"``) is converted,
+  in nested lists and mappings too; other strings stay strings.
 
   Seed 004: ``SchedulerFactory.create_scheduler(optimizer, config)``, without
   its silent defaults: a missing required keyword is an error.
 
   Args:
-    cfg: the configuration (mapping, YAML text or YAML file path).
+    cfg: the configuration (mapping, YAML text or YAML / JSON file path).
 
   Returns:
     An ``optax.Schedule``, an ``optax.GradientTransformation`` or a
@@ -285,12 +407,12 @@ def from_config(cfg: Config) -> Any:
     >>> round(float(setup.schedule(0)), 6)
     0.04
   """
-  node = _load(cfg)
-  where = "config"
+  node = _load(cfg, "from_config")
+  where = "from_config: config"
   if (isinstance(node, Mapping) and set(node) == {"training"}
       and isinstance(node["training"], Mapping)):
-    node, where = node["training"], "config.training"
+    node, where = node["training"], f"{where}.training"
   node = _mapping(node, where)
   if "type" not in node and any(k in node for k in _BLOCK_KEYS):
     return _training_block(node, where)
-  return _build(node, where)
+  return _resolve(node, where).build()

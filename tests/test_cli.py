@@ -24,13 +24,15 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # _plotting.plot: a 9 x 4.8 inch figure saved at 110 dpi.
 PLOT_SIZE = (990, 528)
 
+# 3e-4 and 1e3 are strings to PyYAML (YAML 1.1): the file is read with
+# jaxsched.load_config, which makes them numbers (--steps defaults to 1000).
 CONFIG_YAML = """\
 # Two schedules, name -> {type: NAME, ...keywords}.
 warm:
   type: warmup_cosine
-  peak_value: 3.0e-4
+  peak_value: 3e-4
   warmup_steps: 100
-  total_steps: 1000
+  total_steps: 1e3
 decay:
   type: step_decay
   init_value: 2.0e-4

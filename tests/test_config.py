@@ -1,10 +1,13 @@
-"""Tests of jaxsched._config.from_config: dicts, YAML text and files, seed 004's block.
+"""Tests of jaxsched._config: from_config (dicts, YAML text and files, seed 004's
+block), load_config and resolve_config.
 
 Each built object is compared with the direct call of the factory it names
 (its reference here), on a few steps through jax.jit.
 """
 
+import json
 import pathlib
+import sys
 import textwrap
 
 import chex
@@ -17,6 +20,8 @@ import yaml
 
 import jaxsched
 from jaxsched._config import from_config
+from jaxsched._config import load_config
+from jaxsched._config import resolve_config
 from jaxsched._config import TrainingSetup
 from jaxsched._layerwise import layerwise
 from jaxsched._layerwise import path_string
@@ -435,3 +440,217 @@ def test_from_config_output_is_traceable_like_the_direct_schedule():
                        "total_steps": 100})
   values = jax.jit(jax.vmap(sched))(STEPS)
   chex.assert_shape(values, STEPS.shape)
+
+
+# ----------------------------------------------------------------------------- load_config
+
+
+def test_load_config_converts_numbers_in_yaml_text():
+  text = "lr: 1e-3\nsteps: [100, 2e3]\nnested: {end: 3e-3, kind: cosine}\nname: '7'\n"
+  assert load_config(text) == {"lr": 0.001, "steps": [100, 2000.0],
+                               "nested": {"end": 0.003, "kind": "cosine"}, "name": 7}
+  assert isinstance(load_config(text)["steps"][0], int)
+
+
+def test_load_config_converts_a_mapping_without_changing_it():
+  cfg = {"total_steps": "100", "end_value": "3e-3", "parts": [{"gamma": "1e-1"}]}
+  assert load_config(cfg) == {"total_steps": 100, "end_value": 0.003, "parts": [{"gamma": 0.1}]}
+  assert cfg["end_value"] == "3e-3"
+
+
+@pytest.mark.parametrize("suffix, as_path", [(".yaml", False), (".yml", True)])
+def test_load_config_yaml_file(tmp_path, suffix, as_path):
+  path = tmp_path / f"config{suffix}"
+  path.write_text("schedule:\n  peak_value: 1e-3\n  total_steps: 1e3\n")
+  loaded = load_config(path if as_path else str(path))
+  assert loaded == {"schedule": {"peak_value": 0.001, "total_steps": 1000.0}}
+
+
+@pytest.mark.parametrize("as_path", [False, True])
+def test_load_config_json_file_without_pyyaml(tmp_path, monkeypatch, as_path):
+  path = tmp_path / "config.json"
+  path.write_text(json.dumps({"peak_value": 1e-3, "end_value": "3e-3", "steps": ["100"]}))
+  monkeypatch.setitem(sys.modules, "yaml", None)  # JSON must not need PyYAML
+  loaded = load_config(path if as_path else str(path))
+  assert loaded == {"peak_value": 0.001, "end_value": 0.003, "steps": [100]}
+
+
+def test_load_config_yaml_without_pyyaml_names_the_package(monkeypatch):
+  monkeypatch.setitem(sys.modules, "yaml", None)
+  with pytest.raises(ImportError, match=r"^load_config: .*pip install pyyaml"):
+    load_config("peak_value: 1e-3")
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("bad.yaml", "a: [1, 2\n", r"^load_config: cannot parse the YAML config: "),
+    ("bad.json", "{'a': 1}", r"^load_config: cannot parse the JSON config '.*bad.json': "),
+    (None, "a: [1, 2\nb: {", r"^load_config: cannot parse the YAML config: "),
+    (None, "missing/config.json", r"^load_config: config file 'missing/config.json' does not "
+     r"exist$"),
+])
+def test_load_config_errors_are_one_line(tmp_path, name, text, message):
+  cfg = text
+  if name is not None:
+    cfg = tmp_path / name
+    cfg.write_text(text)
+  with pytest.raises(ValueError, match=message) as info:
+    load_config(cfg)
+  assert "\n" not in str(info.value)
+
+
+# ----------------------------------------------------------------------------- resolve_config
+
+LR = 0.02
+
+
+# (config without its base rate, the keyword learning_rate fills, direct call with LR).
+RATE_CASES = {
+    "warmup_cosine": ({"type": "warmup_cosine", "warmup_steps": 10, "total_steps": 200},
+                      "peak_value", lambda: jaxsched.warmup_cosine(LR, 10, 200)),
+    "cosine_annealing": ({"type": "cosine_annealing", "t_max": 50}, "init_value",
+                         lambda: jaxsched.cosine_annealing(LR, 50)),
+    "step_decay": ({"type": "step_decay", "step_size": 7, "gamma": "5e-1"}, "init_value",
+                   lambda: jaxsched.step_decay(LR, 7, 0.5)),
+    "cyclic": ({"type": "cyclic", "base_lr": 1e-3, "step_size_up": 20}, "max_lr",
+               lambda: jaxsched.cyclic(1e-3, LR, 20)),
+    "constant": ({"type": "constant"}, "value", lambda: jaxsched.constant(LR)),
+    "onecycle": ({"type": "onecycle", "total_steps": 100}, "max_lr",
+                 lambda: jaxsched.one_cycle(LR, 100)),
+    "cosine_warmup": ({"type": "cosine_warmup", "warmup_steps": 10, "total_steps": 200,
+                       "min_lr": 1e-4}, "peak_value",
+                      lambda: jaxsched.warmup_cosine(LR, 10, 200, end_value=1e-4)),
+    "chained": ({"type": "chained", "factor_schedules": [_FACTOR, _EXP]}, "init_value",
+                lambda: jaxsched.chained(LR, jaxsched.constant_factor(**_kwargs(_FACTOR)),
+                                         jaxsched.exponential_decay(**_kwargs(_EXP)))),
+}
+
+
+@pytest.mark.parametrize("name", list(RATE_CASES))
+def test_resolve_config_fills_the_rate_keyword(name):
+  cfg, keyword, direct = RATE_CASES[name]
+  resolved = resolve_config(cfg, learning_rate=LR)
+  assert resolved.rate_keyword == keyword
+  assert resolved.kwargs[keyword] == LR
+  _same_schedule(resolved.build(), direct())
+
+
+def test_resolve_config_rate_in_the_config_wins():
+  resolved = resolve_config({"type": "one_cycle", "max_lr": 0.5, "total_steps": 100},
+                            learning_rate=LR)
+  assert resolved.kwargs["max_lr"] == 0.5
+  _same_schedule(resolved.build(), jaxsched.one_cycle(0.5, 100))
+
+
+def test_resolve_config_without_a_rate_keyword_ignores_learning_rate():
+  resolved = resolve_config({"type": "noam", "d_model": 64, "warmup_steps": 40},
+                            learning_rate=LR)
+  assert resolved.rate_keyword is None
+  assert resolved.kwargs == {"d_model": 64, "warmup_steps": 40}
+
+
+@pytest.mark.parametrize("cfg, target, kwargs", [
+    ({"type": "onecycle", "max_lr": "1e-4", "total_steps": 100}, "one_cycle",
+     {"max_lr": 1e-4, "total_steps": 100}),
+    ({"type": "cosine_warmup", "learning_rate": 2e-4, "warmup_steps": 10, "total_steps": 200,
+      "min_lr": "1e-6"}, "warmup_cosine",
+     {"peak_value": 2e-4, "warmup_steps": 10, "total_steps": 200, "end_value": 1e-6}),
+])
+def test_resolve_config_maps_aliases(cfg, target, kwargs):
+  resolved = resolve_config(cfg)
+  assert resolved.type == target
+  assert resolved.factory is getattr(jaxsched, target)
+  assert resolved.args == ()
+  assert resolved.kwargs == kwargs
+  _same_schedule(resolved.build(), getattr(jaxsched, target)(**kwargs))
+
+
+def test_resolve_config_from_yaml_file(tmp_path):
+  path = tmp_path / "schedule.yaml"
+  path.write_text(_YAML)
+  resolved = resolve_config(path)
+  assert resolved.kwargs == {"peak_value": 3e-4, "warmup_steps": 100, "total_steps": 1000.0,
+                             "end_value": 1e-6}
+
+
+def test_resolve_config_builds_nested_configs():
+  resolved = resolve_config({"type": "chained", "init_value": 0.1,
+                             "factor_schedules": [_FACTOR, _EXP]})
+  assert resolved.type == "chained" and len(resolved.args) == 2
+  assert all(callable(part) for part in resolved.args)
+  assert resolved.kwargs == {"init_value": 0.1}
+  resolved = resolve_config({"type": "sequential", "schedules": [_WARMUP, _COSINE],
+                             "boundaries": [10]})
+  assert resolved.args == () and all(callable(s) for s in resolved.kwargs["schedules"])
+
+
+def test_build_replacements_under_vmap_equal_direct_calls():
+  resolved = resolve_config({"type": "warmup_cosine", "warmup_steps": 10, "total_steps": 300,
+                             "end_value": 1e-5}, learning_rate=1.0)
+  warmups = jnp.asarray([5, 10, 40, 120], jnp.int32)
+  peaks = jnp.asarray([0.1, 0.5, 1.0, 3e-3], jnp.float32)
+  swept = jax.jit(jax.vmap(
+      lambda w, p: resolved.build(warmup_steps=w, peak_value=p)(STEPS)))(warmups, peaks)
+  chex.assert_shape(swept, (4, STEPS.shape[0]))
+  for row, w, p in zip(np.asarray(swept), [5, 10, 40, 120], [0.1, 0.5, 1.0, 3e-3]):
+    direct = jax.jit(jaxsched.warmup_cosine(p, w, 300, end_value=1e-5))(STEPS)
+    np.testing.assert_allclose(row, np.asarray(direct), rtol=1e-6, atol=0)
+
+
+def test_build_replaces_the_leading_argument_of_a_varargs_factory():
+  resolved = resolve_config(RATE_CASES["chained"][0], learning_rate=1.0)
+  values = jnp.asarray([0.5, 2.0], jnp.float32)
+  swept = jax.jit(jax.vmap(lambda v: resolved.build(init_value=v)(STEPS)))(values)
+  for row, v in zip(np.asarray(swept), [0.5, 2.0]):
+    direct = jaxsched.chained(v, jaxsched.constant_factor(**_kwargs(_FACTOR)),
+                              jaxsched.exponential_decay(**_kwargs(_EXP)))
+    np.testing.assert_allclose(row, np.asarray(jax.jit(direct)(STEPS)), rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("cfg, keyword, message", [
+    (RATE_CASES["warmup_cosine"][0], "eta_min", r"^ResolvedConfig.build: warmup_cosine takes "
+     r"no keyword 'eta_min'; it takes peak_value, warmup_steps, total_steps, end_value, "
+     r"init_value, num_cycles, warmup_kind$"),
+    (RATE_CASES["cosine_warmup"][0], "min_lr", r"warmup_cosine takes no keyword 'min_lr'"),
+    (RATE_CASES["chained"][0], "factor_schedules", r"chained takes no keyword "
+     r"'factor_schedules'; it takes init_value$"),
+])
+def test_build_rejects_a_keyword_the_factory_does_not_take(cfg, keyword, message):
+  resolved = resolve_config(cfg, learning_rate=1.0)
+  with pytest.raises(ValueError, match=message):
+    resolved.build(**{keyword: 0.1})
+
+
+@pytest.mark.parametrize("cfg", [
+    {"learning_rate": 1.0, "scheduler": {"type": "onecycle", "total_steps": 10}},
+    {"learning_rate": 1.0},
+    {"layer_scheduling": {"embeddings": 0.1}},
+    _BLOCK,
+])
+def test_resolve_config_rejects_a_training_block(cfg):
+  with pytest.raises(ValueError, match=r"^resolve_config: config is a training block "
+                     r"\(learning_rate, scheduler, layer_scheduling\), which from_config builds"):
+    resolve_config(cfg)
+
+
+@pytest.mark.parametrize("cfg, message", [
+    ({"type": "warmup_cosine", "peak_value": 1.0, "warmup_steps": 1, "total_steps": 10,
+      "eta_min": 0.1}, r"^resolve_config: config: unknown keyword 'eta_min' for type "
+     r"'warmup_cosine'; warmup_cosine takes peak_value, "),
+    ({"type": "warmup_cosine", "warmup_steps": 1}, r"^resolve_config: config: type "
+     r"'warmup_cosine' needs keywords 'peak_value', 'total_steps'$"),
+    ({"type": "sequential", "schedules": [{"type": "nope"}], "boundaries": []},
+     r"^resolve_config: config.schedules\[0\]: unknown type 'nope'; valid types: "),
+    ([1], r"^resolve_config: config must be a mapping"),
+    ("missing.yml", r"^resolve_config: config file 'missing.yml' does not exist$"),
+])
+def test_resolve_config_errors_name_it(cfg, message):
+  with pytest.raises(ValueError, match=message):
+    resolve_config(cfg)
+
+
+def test_from_config_is_resolve_config_built():
+  cfg, _, _ = RATE_CASES["chained"]
+  cfg = {**cfg, "init_value": "3e-1"}
+  _same_schedule(from_config(cfg), resolve_config(cfg).build())
+  _same_schedule(from_config(cfg), jaxsched.chained(0.3, jaxsched.constant_factor(
+      **_kwargs(_FACTOR)), jaxsched.exponential_decay(**_kwargs(_EXP))))
