@@ -1,11 +1,12 @@
 """Section 4: the grokking experiment's full-batch train step, JAX vs PyTorch, and vmapped sweeps.
 
-The JAX step is built as ``experiments/grokking/train.py`` builds it: the NNX
-model split into a graph and its ``nnx.Param`` state, a pure step that merges
-them, ``optax.adamw(jaxsched.warmup_constant(...), b1=0.9, b2=0.98,
-weight_decay=1.0)``, ``steps`` updates per call in one ``lax.scan``, init and
-chunk jitted (and vmapped over runs for a sweep). The data is the training
-split (30%, seed 0) of ``a + b mod p``, the whole of it every step.
+The JAX step is the study's own: ``engine.programs(train.STUDY, config, group,
+mesh).train``, the scan of the engine's step (NNX split/merge, AdamW with betas
+0.9/0.98 and weight decay 1.0 from the optimizer list, ``warmup_constant``,
+divergence guard) over ``steps`` full batches per call, vmapped over the runs
+of the group (one run for the single-run rows). The data is the training split
+(30%, seed 0) of ``a + b mod p``, the whole of it every step, given as the
+scan's inputs as the engine gives it.
 
 The PyTorch twins below compute the same functions the same way (gather
 embeddings, float32, the same attention arithmetic) and start from the JAX
@@ -20,13 +21,15 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
 
-import jaxsched
 from benchmarks import timing
+from experiments.common import config as config_lib
+from experiments.common import engine
+from experiments.common import sharding
+from experiments.grokking import config as grokking_config
 from experiments.grokking import data as data_lib
-from experiments.grokking import model as model_lib
+from experiments.grokking import train
 
 LR, B1, B2, WEIGHT_DECAY, WARMUP = 1e-3, 0.9, 0.98, 1.0, 10
 
@@ -34,42 +37,55 @@ LR, B1, B2, WEIGHT_DECAY, WARMUP = 1e-3, 0.9, 0.98, 1.0, 10
 # ------------------------------------------------------------------------------------------- JAX
 
 
-def _tx(warmup_steps):
-  return optax.adamw(jaxsched.warmup_constant(LR, warmup_steps), b1=B1, b2=B2,
-                     weight_decay=WEIGHT_DECAY)
+def _config(name: str, modulus: int, width: int, steps: int, warmups) -> grokking_config.Config:
+  """The study's config for ``len(warmups)`` runs of ``steps`` full-batch updates per call."""
+  runs = tuple({"name": f"warmup{w}#{i}", "schedule": {"type": "warmup_constant",
+                                                     "warmup_steps": int(w)}}
+               for i, w in enumerate(warmups))
+  return config_lib.replace(grokking_config.Config(), {
+      "model": name, "modulus": modulus, "width": width, "train_fraction": 0.3,
+      "batch_size": 0, "total_steps": steps, "eval_every": steps, "learning_rate": LR,
+      "optimizer": (grokking_config.adamw(WEIGHT_DECAY, b1=B1, b2=B2),), "seeds": (0,),
+      "runs": runs})
 
 
 class JaxProgram:
-  """The experiment's init and scanned chunk for one model, single-run and vmapped."""
+  """The study's real scanned train step (``engine.programs``) for one group of runs.
 
-  def __init__(self, name: str, modulus: int, width: int, steps: int):
-    build = lambda key: model_lib.build(name, modulus, width=width, rngs=nnx.Rngs(key))
-    self.graphdef = nnx.split(build(0), nnx.Param)[0]
+  Every run trains on seed 0's split (the benchmark's problem); the runs differ in
+  their warmup length, a traced number, so they are one compiled program.
+  """
 
-    def init_one(seed, warmup_steps):
-      params = nnx.split(build(jax.random.PRNGKey(seed)), nnx.Param)[1]
-      return params, _tx(warmup_steps).init(params)
+  def __init__(self, name: str, modulus: int, width: int, steps: int, warmups=(WARMUP,)):
+    self.config = _config(name, modulus, width, steps, warmups)
+    (self.group,) = engine.group_runs(self.config)
+    mesh = sharding.make_mesh()
+    self.programs = engine.programs(train.STUDY, self.config, self.group, mesh)
+    self.numbers = {k: jnp.asarray(v) for k, v in self.group.numbers.items()}
+    run = self.group.runs[0]
+    batch = train.batches(self.config, run, 0, steps)
+    self.batches = jax.tree.map(lambda x: jnp.asarray(np.stack([x] * len(warmups))), batch)
+    self.state = self.programs.init(jnp.zeros((len(warmups),), jnp.uint32), self.numbers)
+    self.graphdef = nnx.split(train.init_model(self.config, nnx.Rngs(0)))[0]
 
-    def loss_fn(params, inputs_Nx2, targets_N):
-      logits_NxP = nnx.merge(self.graphdef, params)(inputs_Nx2)
-      return optax.softmax_cross_entropy_with_integer_labels(logits_NxP, targets_N).mean()
+  def params(self, i: int = 0):
+    return _run(self.state.params, i)
 
-    def chunk_one(params, opt_state, warmup_steps, inputs_Nx2, targets_N):
-      tx = _tx(warmup_steps)
+  def loss(self, inputs, targets) -> float:
+    model = nnx.merge(self.graphdef, self.params(), _run(self.state.model_state, 0))
+    examples = {"inputs": inputs, "targets": targets,
+                "weights": jnp.ones(targets.shape, jnp.float32)}
+    return float(train.loss_fn(model, examples)[0])
 
-      def step(carry, _):
-        params, opt_state = carry
-        loss, grads = jax.value_and_grad(loss_fn)(params, inputs_Nx2, targets_N)
-        updates, opt_state = tx.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), loss
+  def train_all(self):
+    """One call: every run of the group, vmapped."""
+    return self.programs.train(self.state, self.numbers, self.batches)
 
-      (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), None, length=steps)
-      return params, opt_state, losses
-
-    self.init = jax.jit(jax.vmap(init_one))
-    self.chunk = jax.jit(chunk_one)
-    self.chunk_vmapped = jax.jit(jax.vmap(chunk_one, in_axes=(0, 0, 0, None, None)))
-    self.loss = jax.jit(loss_fn)
+  def singles(self):
+    """One call per run of the same program on one run's slice (``execution: sequential``)."""
+    take = lambda tree, i: jax.tree.map(lambda x: x[i:i + 1], tree)
+    return [(take(self.state, i), take(self.numbers, i), take(self.batches, i))
+            for i in range(len(self.group.runs))]
 
 
 def _run(tree, i):
@@ -240,15 +256,13 @@ def _model_entries(name: str, quick: bool) -> list:
   label = {"mlp": "grokking MLP", "nanda": "Nanda transformer"}[name]
 
   prog = JaxProgram(name, modulus, width, steps)
-  params, opt_state = prog.init(jnp.zeros((1,), jnp.uint32), jnp.full((1,), WARMUP, jnp.int32))
-  params, opt_state = _run(params, 0), _run(opt_state, 0)
-  warmup = jnp.asarray(WARMUP, jnp.int32)
+  params = prog.params()
   eager = torch_twin(name, modulus, width, params)
   with torch.no_grad():
     loss_torch = float(torch.nn.functional.cross_entropy(eager(inputs_t), targets_t))
-  loss_jax = float(prog.loss(params, inputs, targets))
+  loss_jax = prog.loss(inputs, targets)
 
-  sides = {"jax": lambda: prog.chunk(params, opt_state, warmup, inputs, targets),
+  sides = {"jax": prog.train_all,
            "torch_eager": torch_trainer(eager, inputs_t, targets_t, steps),
            # Not a target: one thread, because two OpenMP threads suffer badly when the two
            # cores are shared with other jobs (see RESULTS.md).
@@ -272,7 +286,7 @@ def _model_entries(name: str, quick: bool) -> list:
   work = f"{steps} full-batch AdamW steps per call ({where})"
   steps_per_s = lambda s: steps / s
   entries = [timing.entry(
-      "grokking_step", f"{name}/jax_vs_torch_eager", ours="jax.jit(lax.scan(step)), NNX split/merge",
+      "grokking_step", f"{name}/jax_vs_torch_eager", ours="the study's engine.programs(...).train",
       baseline="PyTorch eager twin", ours_t=t["jax"], baseline_t=t["torch_eager"], work=work,
       target=("speedup", ">=", 2.0) if name == "nanda" else None,
       steps_per_s={"ours": steps_per_s(t["jax"].median_s),
@@ -301,15 +315,12 @@ def _model_entries(name: str, quick: bool) -> list:
   # Sweeps: S runs (seeds 0..S-1, warmups varying) under one vmap vs one after another.
   # --quick runs the (identical) sweep code for the MLP only: compiling the vmapped
   # transformer alone takes a few seconds.
-  sweep = prog if sweep_steps == steps else JaxProgram(name, modulus, width, sweep_steps)
   for runs in (((2,) if name == "mlp" else ()) if quick else (4, 16)):
-    seeds = jnp.arange(runs, dtype=jnp.uint32)
-    warmups = jnp.asarray(np.resize([10, 100, 500, 2000], runs), jnp.int32)
-    s_params, s_opt = sweep.init(seeds, warmups)
-    singles = [(_run(s_params, i), _run(s_opt, i), warmups[i]) for i in range(runs)]
+    sweep = JaxProgram(name, modulus, width, sweep_steps, np.resize([10, 100, 500, 2000], runs))
+    singles = sweep.singles()
     t = timing.alternate({
-        "vmap": lambda: sweep.chunk_vmapped(s_params, s_opt, warmups, inputs, targets),
-        "sequential": lambda: [sweep.chunk(p, o, w, inputs, targets) for p, o, w in singles],
+        "vmap": sweep.train_all,
+        "sequential": lambda: [sweep.programs.train(*args) for args in singles],
     }, repeats=repeats, number=1, warmup=1)
     entries.append(timing.entry(
         "grokking_step", f"{name}/vmap{runs}_vs_sequential", ours=f"jax.vmap over {runs} runs",

@@ -9,7 +9,6 @@ reported apart and subtracted to give the execution time the ratio uses; the
 end-to-end time per call is kept too.
 """
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -73,8 +72,7 @@ def run(quick: bool) -> list:
     repeats = 1 if quick else 7
     inputs_np, targets_np = grokking_step.problem(modulus)
     prog = grokking_step.JaxProgram("mlp", modulus, width, 1)
-    params, _ = prog.init(jnp.zeros((1,), jnp.uint32), jnp.ones((1,), jnp.int32))
-    params = jax.tree.map(lambda x: x[0], params)
+    params = prog.params()
     graphdef = prog.graphdef
 
     def loss_fn(params, batch):

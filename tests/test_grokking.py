@@ -1,6 +1,9 @@
-"""The grokking experiment on tiny presets: data, models, detector, vmap, sharding, resume, CLI."""
+"""The grokking study on tiny presets: data, models, detector, outputs, CLI.
 
-import dataclasses
+The engine's behaviour (execution modes, devices, processes, resume, divergence)
+is tested in test_engine.py on the same study.
+"""
+
 import json
 import os
 import pathlib
@@ -15,7 +18,7 @@ import pytest
 from flax import nnx
 
 from experiments.grokking import analysis
-from experiments.grokking import config as config_lib
+from experiments.common import config as config_lib
 from experiments.grokking import configs
 from experiments.grokking import data
 from experiments.grokking import model
@@ -25,7 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _tiny(**changes):
-  return dataclasses.replace(configs.get("tiny"), **changes)
+  return config_lib.replace(configs.get("tiny"), changes)
 
 
 @pytest.mark.parametrize("operation", data.OPERATIONS)
@@ -83,21 +86,13 @@ def test_detector_on_crafted_curves():
   steps = [100, 200, 300, 400]
   assert analysis.first_step_at_least(steps, [0.2, 0.99, 1.0, 1.0], 0.99) == 200
   assert analysis.first_step_at_least(steps, [0.2, 0.5, 0.98, 0.989], 0.99) is None
-  rows = [{"run": "r", "schedule": "s", "seed": 0, "step": s, "train_acc": t, "val_acc": v,
+  assert analysis.first_step_at_least(steps, [None, None, 1.0, 1.0], 0.99) == 300
+  rows = [{"run": "r", "spec": "s", "seed": 0, "step": s, "train_acc": t, "val_acc": v,
            "lr": 1e-3} for s, t, v in zip(steps, [0.5, 1.0, 1.0, 1.0], [0.0, 0.1, 0.995, 1.0])]
-  (summary,) = analysis.summarize(rows, {"r": 1.0}, 0.99)
+  summary = analysis.summarize_run(configs.get("tiny"), rows)
   assert summary["steps_to_train_acc_99"] == 200
   assert summary["steps_to_val_acc_99"] == 300
   assert summary["grokking_gap"] == 100
-
-
-def test_runs_differing_in_numbers_share_one_group():
-  config = configs.get("seed_warmup")
-  groups = train.group_runs(config)
-  warmups = [g for g in groups if g.schedule_type == "warmup_cosine" and not g.grokfast]
-  assert len(warmups) == 1
-  assert len(warmups[0].runs) == 4 * len(config.seeds)
-  np.testing.assert_array_equal(np.unique(warmups[0].numeric["warmup_steps"]), [0, 500, 1000, 2000])
 
 
 def test_tiny_config_memorizes_and_writes_every_file(tmp_path):
@@ -115,57 +110,6 @@ def test_tiny_config_memorizes_and_writes_every_file(tmp_path):
     assert all(np.isfinite(r[key]) for r in rows)
 
 
-def _rows(path):
-  return [json.loads(l) for l in (path / "metrics.jsonl").read_text().splitlines()]
-
-
-def _assert_rows_close(a, b, rtol):
-  assert [(r["run"], r["step"]) for r in a] == [(r["run"], r["step"]) for r in b]
-  for x, y in zip(a, b):
-    for key in ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "param_norm", "grad_norm"):
-      np.testing.assert_allclose(x[key], y[key], rtol=rtol, atol=1e-6, err_msg=f"{x['run']} {key}")
-
-
-def test_vmapped_runs_equal_separate_runs(tmp_path):
-  config = _tiny(total_steps=100, checkpoint_every=0)
-  train.train_and_evaluate(config, tmp_path / "together", progress=False)
-  together = _rows(tmp_path / "together")
-  alone = []
-  for spec in config.runs:
-    for seed in config.seeds:
-      single = dataclasses.replace(config, runs=(spec,), seeds=(seed,))
-      train.train_and_evaluate(single, tmp_path / f"{spec['name']}{seed}", progress=False)
-      alone += _rows(tmp_path / f"{spec['name']}{seed}")
-  key = lambda r: (r["run"], r["step"])
-  _assert_rows_close(sorted(together, key=key), sorted(alone, key=key), rtol=1e-5)
-
-
-def test_resume_equals_uninterrupted_run(tmp_path):
-  config = _tiny(total_steps=200, checkpoint_every=100)
-  train.train_and_evaluate(config, tmp_path / "straight", progress=False)
-  # A run killed after its step-100 checkpoint: its metrics file already holds a later row.
-  first = dataclasses.replace(config, total_steps=150)
-  train.train_and_evaluate(first, tmp_path / "resumed", progress=False)
-  summary = train.train_and_evaluate(config, tmp_path / "resumed", resume=True, progress=False)
-  assert {s["final_step"] for s in summary} == {200}
-  straight, resumed = _rows(tmp_path / "straight"), _rows(tmp_path / "resumed")
-  assert straight == resumed
-
-
-def test_eight_host_devices_match_one(tmp_path):
-  config = _tiny(total_steps=100, checkpoint_every=0, batch_size=64)
-  code = ("import sys, dataclasses, jax; from experiments.grokking import configs, train; "
-          f"assert len(jax.devices()) == 8; c = configs.get('tiny'); "
-          f"c = dataclasses.replace(c, total_steps=100, checkpoint_every=0, batch_size=64); "
-          f"train.train_and_evaluate(c, sys.argv[1], progress=False)")
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
-             PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu")
-  subprocess.run([sys.executable, "-c", code, str(tmp_path / "eight")], cwd=ROOT, env=env,
-                 check=True, timeout=600)
-  train.train_and_evaluate(config, tmp_path / "one", progress=False)
-  _assert_rows_close(_rows(tmp_path / "eight"), _rows(tmp_path / "one"), rtol=1e-4)
-
-
 def test_cli_writes_every_file_and_rejects_bad_overrides(tmp_path):
   env = dict(os.environ, PYTHONPATH=str(ROOT))
   out = tmp_path / "cli"
@@ -180,19 +124,10 @@ def test_cli_writes_every_file_and_rejects_bad_overrides(tmp_path):
     assert (out / name).exists(), name
   summary = json.loads((out / "summary.json").read_text())
   assert {s["seed"] for s in summary} == {3}
-  assert set(summary[0]) >= {"run", "schedule", "seed", "steps_to_train_acc_99",
+  assert set(summary[0]) >= {"run", "spec", "seed", "diverged", "steps_to_train_acc_99",
                              "steps_to_val_acc_99", "final_train_acc", "final_val_acc",
                              "wall_seconds"}
   bad = subprocess.run([sys.executable, "-m", "experiments.grokking", "--preset", "tiny",
                         "--set", "no_such_field=1", "--out", str(tmp_path / "bad")],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
   assert bad.returncode == 2 and "no_such_field" in bad.stderr
-
-
-def test_config_overrides():
-  config = config_lib.apply_overrides(configs.get("demo"), ["total_steps=10", "seeds=[1,2]"])
-  assert config.total_steps == 10 and config.seeds == (1, 2)
-  with pytest.raises(ValueError, match="field=value"):
-    config_lib.apply_overrides(config, ["total_steps"])
-  with pytest.raises(ValueError, match="unknown preset"):
-    configs.get("huge")

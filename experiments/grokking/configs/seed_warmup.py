@@ -4,13 +4,16 @@ Seeds 000/001: lr 1e-3, batch 512, 10k steps, linear warmup of 0/500/1000/2000
 steps then cosine to 1e-6 (one vmapped program for the four lengths x seeds);
 plus the 3-phase grokking schedule, step decay, cyclic, one-cycle,
 warmup-stable-decay, the adaptive phase-transition and plateau schedules, and
-Grokfast. Weight decay 1.0 (the papers'); run with weight_decay=0.01 for the
-seeds' own setting.
+Grokfast. Weight decay 1.0 (the papers'). The adaptive rows are fed the
+validation loss at each evaluation point (every 200 steps), as the seeds'
+``scheduler.step(val_loss)``; the ``seed-recipe`` preset holds the seeds' own
+weight decay (1e-2).
 """
 
-from experiments.grokking.config import Config
+from experiments.grokking.config import Config, adamw
 
 _TOTAL = 10_000
+_GROKFAST = {"type": "grokfast_ema", "alpha": 0.98, "lamb": 2.0}
 
 
 def _warmup_cosine(warmup: int) -> dict:
@@ -23,10 +26,11 @@ def get_config() -> Config:
   constant = {"type": "warmup_constant", "warmup_steps": 10}
   return Config(
       model="mlp", width=256, modulus=97, train_fraction=0.3, batch_size=512,
-      total_steps=_TOTAL, eval_every=200, learning_rate=1e-3, weight_decay=1.0,
+      total_steps=_TOTAL, eval_every=200, learning_rate=1e-3,
       seeds=(0, 1, 2),
       runs=(
           _warmup_cosine(0), _warmup_cosine(500), _warmup_cosine(1000), _warmup_cosine(2000),
+          {"name": "constant", "schedule": constant},
           {"name": "grokking-3phase", "schedule": {"type": "grokking", "total_steps": _TOTAL}},
           {"name": "step_decay", "schedule": {"type": "step_decay", "step_size": 3000,
                                               "gamma": 0.3}},
@@ -35,15 +39,20 @@ def get_config() -> Config:
           {"name": "one_cycle", "schedule": {"type": "one_cycle", "total_steps": _TOTAL}},
           {"name": "wsd", "schedule": {"type": "warmup_stable_decay", "warmup_steps": 500,
                                        "decay_steps": 2000, "total_steps": _TOTAL}},
+          # Observed once per evaluation (every 200 steps, 50 per run): windows, hold and
+          # patience count evaluations, sized so that a run's 50 evaluations fill them.
           {"name": "phase_transition", "schedule": constant,
-           "adaptive": {"type": "phase_transition", "detection_window": 100, "cv_window": 20,
-                        "cv_threshold": 0.1, "boost_factor": 2.0, "boost_steps": 50}},
+           "optimizer": [adamw(), {"type": "phase_transition", "metric": "val_loss",
+                                   "detection_window": 20, "cv_window": 10,
+                                   "cv_threshold": 0.1, "boost_factor": 2.0,
+                                   "boost_steps": 5}]},
           {"name": "plateau", "schedule": constant,
-           "adaptive": {"type": "reduce_on_plateau", "factor": 0.5, "patience": 500,
-                        "cooldown": 200, "min_scale": 0.01}},
+           "optimizer": [adamw(), {"type": "reduce_on_plateau", "metric": "val_loss",
+                                   "factor": 0.5, "patience": 5, "cooldown": 2,
+                                   "min_scale": 0.01}]},
           {"name": "constant+grokfast", "schedule": constant,
-           "grokfast": {"alpha": 0.98, "lamb": 2.0}},
+           "optimizer": [_GROKFAST, adamw()]},
           {"name": "warmup500+cosine+grokfast", "schedule": _warmup_cosine(500)["schedule"],
-           "grokfast": {"alpha": 0.98, "lamb": 2.0}},
+           "optimizer": [_GROKFAST, adamw()]},
       ),
       checkpoint_every=2000)

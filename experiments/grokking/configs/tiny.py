@@ -6,7 +6,7 @@ from experiments.grokking.config import Config
 def get_config() -> Config:
   return Config(
       model="mlp", width=64, modulus=23, train_fraction=0.5, batch_size=0,
-      total_steps=200, eval_every=50, learning_rate=3e-3, weight_decay=1.0,
+      total_steps=200, eval_every=50, learning_rate=3e-3,
       seeds=(0, 1),
       runs=(
           {"name": "constant", "schedule": {"type": "constant"}},
