@@ -377,3 +377,29 @@ def test_model_axis_shards_annotated_parameters_and_keeps_the_metrics(tmp_path):
   for a, b in zip(sharded, one):
     np.testing.assert_allclose(a["val_loss"], b["val_loss"], rtol=1e-5)
   assert len(sharded) == len(one) == 2
+
+
+def test_ctrl_c_saves_and_resume_finishes_the_run(tmp_path):
+  import signal  # pylint: disable=import-outside-toplevel
+  import time  # pylint: disable=import-outside-toplevel
+  args = ["--preset", "tiny", "--set", "total_steps=3000", "--set", "eval_every=50",
+          "--set", "checkpoint_every=1000", "--set", "seeds=[0]", "--no-progress"]
+  out = tmp_path / "interrupted"
+  proc = subprocess.Popen([sys.executable, "-m", "experiments.grokking", *args, "--out", str(out)],
+                          cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+  deadline = time.time() + 300
+  while time.time() < deadline and not (
+      (out / "metrics.jsonl").exists() and len(_rows(out)) >= 4):
+    time.sleep(0.2)
+  proc.send_signal(signal.SIGINT)
+  stdout, stderr = proc.communicate(timeout=300)
+  assert proc.returncode == 0, stderr[-3000:]
+  assert "interrupted at step" in stdout
+  stopped = max(r["step"] for r in _rows(out))
+  assert stopped < 3000 and (out / "summary.json").exists()  # the results so far
+  resumed = _cli(*args, "--out", out, "--resume")
+  assert resumed.returncode == 0, resumed.stderr[-3000:]
+  straight = _cli(*args, "--out", tmp_path / "straight")
+  assert straight.returncode == 0, straight.stderr[-3000:]
+  assert _rows(out) == _rows(tmp_path / "straight")

@@ -414,11 +414,11 @@ def _train(study: Study, config, groups: list, mesh, workdir: pathlib.Path, resu
             wall[run.name] += time.perf_counter() - began
         metrics = jax.tree.map(lambda *xs: np.concatenate(xs), *results)
         rows += _rows(slot.group, step + config.eval_every, metrics)
-      states.update(advanced)  # every group at once: an interrupt never saves a mix of steps
-      step += config.eval_every
-      if writer:
+      if writer:  # rows past the saved step are dropped on resume, so they may come first
         outputs.append_jsonl(metrics_path, rows)
         board.write(rows, [k for k in rows[0] if k not in report.ROW_KEYS])
+      # Every group and the step at once: an interrupt never saves a mix of steps.
+      states, step = {**states, **advanced}, step + config.eval_every
       if bar is not None:
         bar.update(config.eval_every)
         bar.set_postfix(outputs.progress_postfix(rows, study.progress_keys))
