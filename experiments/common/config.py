@@ -9,7 +9,9 @@ own (the model, the data). A run is a mapping::
    "learning_rate": 3e-3}                             # optional: replaces Config.learning_rate
 
 ``learning_rate`` fills the schedule's base rate when the schedule leaves it
-out (``jaxsched.resolve_config``'s rule). Every run is trained once per seed.
+out (``jaxsched.resolve_config``'s rule). Every run is trained once per seed. A
+study may allow keys of its own in a run (``Config.study_run_keys``), e.g. the
+spurious-correlation study's ``method`` and ``eta_q``.
 
 Files are read with ``jaxsched.load_config`` (the loader of the library and its
 command line), so ``1e-3`` in YAML is a number. Unknown fields and values of
@@ -41,6 +43,8 @@ class Config:
   checkpoint_every: int = 1000  # 0: never (Ctrl-C still saves)
   execution: str = "auto"  # auto, vmap or sequential (see experiments.common.engine)
   model_axis: int = 1  # devices on the mesh's "model" axis; the rest form the "data" axis
+  # Keys a study adds to a run (read by its own batch source); not a config field.
+  study_run_keys: typing.ClassVar[tuple] = ()
 
   def to_json(self) -> str:
     return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -141,10 +145,11 @@ def validate(config: Config) -> None:
     if not isinstance(run, dict):
       raise ValueError(f"config field {where}={run!r} must be a mapping with 'name' and "
                        "'schedule'")
-    unknown = [k for k in run if k not in RUN_KEYS]
+    allowed = RUN_KEYS + tuple(config.study_run_keys)
+    unknown = [k for k in run if k not in allowed]
     if unknown:
       raise ValueError(f"config field {where}.{unknown[0]} is unknown; a run takes "
-                       f"{', '.join(RUN_KEYS)}")
+                       f"{', '.join(allowed)}")
     for key in ("name", "schedule"):
       if key not in run:
         raise ValueError(f"config field {where} needs {key!r}")

@@ -68,6 +68,7 @@ class Study(NamedTuple):
   summarize_run: Optional[Callable[[Any, list], dict]] = None  # extra summary fields
   write_results: Optional[Callable[[Any, pathlib.Path, list, list], None]] = None
   panels: tuple = report.DEFAULT_PANELS
+  table_keys: tuple = ()  # metrics in the generic results table (default: every one)
 
 
 class Run(NamedTuple):
@@ -197,7 +198,8 @@ def programs(study: Study, config, group: Group, mesh) -> Programs:
     opt = _optimizer(group, hp)
 
     def loss_of(params, model_state, batch):
-      model = nnx.merge(graphdef, params, model_state)
+      # Fresh variables at this trace level, so loss_fn may update the non-Param state.
+      model = nnx.merge(graphdef, params, jax.tree.map(jnp.asarray, model_state))
       loss, aux = study.loss_fn(model, batch)
       return loss, (aux or {}, nnx.state(model, nnx.Not(nnx.Param)))
 
@@ -339,7 +341,8 @@ def check(study: Study, config) -> list:
   groups = group_runs(config)
   for group in groups:
     study.eval_data(config, group.runs[0])
-    study.batches(config, group.runs[0], 0, 1)
+    for run in group.runs:  # a run's own settings reach the study through its batches
+      study.batches(config, run, 0, 1)
   with jax.set_mesh(sharding.make_mesh(config.model_axis)):
     nnx.eval_shape(lambda: study.init_model(config, nnx.Rngs(0)))
   return groups

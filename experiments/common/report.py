@@ -107,7 +107,7 @@ def write_results(study, config, workdir: pathlib.Path, rows: list, run_wall: di
   """Writes summary.json, results.md, curves.png and the study's own results."""
   summary = summarize(study, config, rows, run_wall)
   (workdir / "summary.json").write_text(json.dumps(summary, indent=2))
-  metrics = tuple(k for k in (rows[-1] if rows else {}) if k not in ROW_KEYS)
+  metrics = study.table_keys or tuple(k for k in (rows[-1] if rows else {}) if k not in ROW_KEYS)
   text = runs_table(summary, tuple(f"final_{k}" for k in metrics))
   if study.write_results is not None:
     text = study.write_results(config, workdir, rows, summary) + "\n" + text

@@ -1,0 +1,1 @@
+"""The spurious-correlation (simplicity bias) study: ERM against group DRO under the seeds 'schedules."""

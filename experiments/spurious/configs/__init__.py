@@ -1,0 +1,47 @@
+"""Presets of the spurious-correlation study, one per module, and the schedules they share."""
+
+import importlib
+
+PRESETS = ("cpu", "smoke", "lms5", "gpu")
+
+
+def get(name: str):
+  """The preset called ``name``."""
+  module = name.replace("-", "_")
+  if module not in PRESETS:
+    raise ValueError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
+  return importlib.import_module(f"experiments.spurious.configs.{module}").get_config()
+
+
+def schedules(epochs: int, steps_per_epoch: int, warmup_epochs: int = 10) -> dict:
+  """The seeds' schedules over ``epochs``, in steps, with the peak rate each seed gives it.
+
+  ``constant``; seed 001's ``warmup+cosine`` (10-epoch linear warmup, cosine to 0,
+  target 1e-3); seed 000's ``3phase`` (``bias_mitigation``: 20% at 1e-2, 30% at 1e-3,
+  cosine to 1e-5); and ``warmup+3phase``, the same after a 10-epoch warmup to 1e-2.
+  Returns ``{name: (schedule config, learning_rate)}``.
+  """
+  total, warmup = epochs * steps_per_epoch, warmup_epochs * steps_per_epoch
+  return {
+      "constant": ({"type": "constant"}, None),
+      "warmup+cosine": ({"type": "warmup_cosine", "warmup_steps": warmup, "total_steps": total},
+                        1e-3),
+      "3phase": ({"type": "bias_mitigation", "total_steps": total}, 1e-2),
+      "warmup+3phase": ({"type": "sequential", "boundaries": [warmup], "schedules": [
+          {"type": "warmup", "peak_value": 1e-2, "warmup_steps": warmup},
+          {"type": "bias_mitigation", "total_steps": total - warmup}]}, 1e-2),
+  }
+
+
+def run(name: str, schedule: tuple, method: str = "erm", eta_q: float = 0.1,
+        learning_rate=None, optimizer=None) -> dict:
+  """One run spec; ``schedule`` is a ``(config, learning rate)`` pair of :func:`schedules`."""
+  spec = {"name": name, "schedule": schedule[0], "method": method}
+  if method == "group_dro":
+    spec["eta_q"] = eta_q
+  rate = learning_rate if learning_rate is not None else schedule[1]
+  if rate is not None:
+    spec["learning_rate"] = rate
+  if optimizer is not None:
+    spec["optimizer"] = [optimizer]
+  return spec
