@@ -136,10 +136,13 @@ def test_worst_group_metrics_on_crafted_predictions():
   w = np.array([1, 1, 1, 1, 1, 1, 1, 1, 0, 0], np.float32)  # the last two are padding
   logits = np.stack([predicted == 0, predicted == 1], axis=1).astype(np.float32) * 5
   metrics = train._split_metrics(_Fixed(logits), {"x": jnp.zeros((10, 1)), "y": y, "g": g,  # pylint: disable=protected-access
-                                                  "w": w}, "test", per_group=True)
+                                                  "w": w}, "test", True,
+                                 jnp.asarray([0.4, 0.1, 0.1, 0.4]))
   np.testing.assert_allclose(metrics["test_acc"], 5 / 8)
   np.testing.assert_allclose(metrics["test_worst_acc"], 0.0)
   np.testing.assert_allclose(metrics["test_balanced_acc"], np.mean([2 / 3, 0, 1, 0.5]))
+  np.testing.assert_allclose(metrics["test_train_weighted_acc"],
+                             0.4 * 2 / 3 + 0.1 * 0 + 0.1 * 1 + 0.4 * 0.5, rtol=1e-6)
   np.testing.assert_allclose([metrics[f"test_acc_g{k}"] for k in range(4)], [2 / 3, 0, 1, 0.5],
                              rtol=1e-6)
 

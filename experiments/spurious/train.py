@@ -70,7 +70,8 @@ def loss_fn(model: nnx.Module, batch: dict) -> tuple:
   return jnp.where(robust, jnp.sum(q_G * group_losses_G), jnp.mean(losses_B)), None
 
 
-def _split_metrics(model: nnx.Module, split: dict, prefix: str, per_group: bool) -> dict:
+def _split_metrics(model: nnx.Module, split: dict, prefix: str, per_group: bool,
+                   train_share_G: jax.Array) -> dict:
   logits_BxC = model(split["x"])
   losses_B = optax.softmax_cross_entropy_with_integer_labels(logits_BxC, split["y"])
   correct_B = (jnp.argmax(logits_BxC, -1) == split["y"]).astype(jnp.float32)
@@ -82,7 +83,9 @@ def _split_metrics(model: nnx.Module, split: dict, prefix: str, per_group: bool)
   out = {f"{prefix}_acc": jnp.sum(w_B * correct_B) / jnp.sum(w_B),
          f"{prefix}_loss": jnp.sum(w_B * losses_B) / jnp.sum(w_B),
          f"{prefix}_balanced_acc": jnp.sum(jnp.where(present_G, acc_G, 0.0)) / jnp.sum(present_G),
-         f"{prefix}_worst_acc": jnp.min(jnp.where(present_G, acc_G, 1.0))}
+         f"{prefix}_worst_acc": jnp.min(jnp.where(present_G, acc_G, 1.0)),
+         # Weighted as the training set mixes the groups (Sagawa et al.'s "average accuracy").
+         f"{prefix}_train_weighted_acc": jnp.sum(train_share_G * acc_G)}
   if per_group:
     for g in range(groups):
       out[f"{prefix}_acc_g{g}"] = acc_G[g]
@@ -91,11 +94,16 @@ def _split_metrics(model: nnx.Module, split: dict, prefix: str, per_group: bool)
 
 
 def evaluate(model: nnx.Module, data: dict) -> dict:
-  """Average, group-balanced and worst-group accuracy of every split; per group on val/test; q."""
+  """Average (over examples, and weighted by the training groups' shares), group-balanced and
+  worst-group accuracy of every split; per group on val/test; q."""
   metrics = {}
+  groups = model.q[...].shape[0]
+  train = data["train"]
+  _, counts_G = _group_means(train["w"], train["g"], train["w"], groups)
+  train_share_G = counts_G / jnp.sum(counts_G)
   for name, split in data.items():
     prefix = "randomized_test" if name == "randomized" else name
-    metrics.update(_split_metrics(model, split, prefix, per_group=name in ("val", "test")))
+    metrics.update(_split_metrics(model, split, prefix, name in ("val", "test"), train_share_G))
   for g in range(model.q[...].shape[0]):
     metrics[f"q_g{g}"] = model.q[...][g]
   return metrics
