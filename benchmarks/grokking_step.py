@@ -1,6 +1,6 @@
 """Section 4: the grokking experiment's full-batch train step, JAX vs PyTorch, and vmapped sweeps.
 
-The JAX step is the study's own: ``engine.programs(train.STUDY, config, group,
+The JAX step is the study's own: ``engine.programs(train.STUDY, group,
 mesh).train``, the scan of the engine's step (NNX split/merge, AdamW with betas
 0.9/0.98 and weight decay 1.0 from the optimizer list, ``warmup_constant``,
 divergence guard) over ``steps`` full batches per call, vmapped over the runs
@@ -60,7 +60,7 @@ class JaxProgram:
     self.config = _config(name, modulus, width, steps, warmups)
     (self.group,) = engine.group_runs(self.config)
     mesh = sharding.make_mesh()
-    self.programs = engine.programs(train.STUDY, self.config, self.group, mesh)
+    self.programs = engine.programs(train.STUDY, self.group, mesh)
     self.numbers = {k: jnp.asarray(v) for k, v in self.group.numbers.items()}
     run = self.group.runs[0]
     batch = train.batches(self.config, run, 0, steps)

@@ -60,7 +60,7 @@ def kernel_spec(cfg: config_lib.Config) -> tuple:
   mesh = sharding.make_mesh(cfg.model_axis)
   with jax.set_mesh(mesh):
     (group,) = engine.group_runs(cfg)
-    programs = engine.programs(STUDY, cfg, group, mesh)
+    programs = engine.programs(STUDY, group, mesh)
     numbers = {k: jnp.asarray(v) for k, v in group.numbers.items()}
     state = programs.init(jnp.zeros((1,), jnp.uint32), numbers)
   return tuple(state.params["hidden"]["kernel"].sharding.spec)

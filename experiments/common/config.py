@@ -43,7 +43,9 @@ class Config:
   checkpoint_every: int = 1000  # 0: never (Ctrl-C still saves)
   execution: str = "auto"  # auto, vmap or sequential (see experiments.common.engine)
   model_axis: int = 1  # devices on the mesh's "model" axis; the rest form the "data" axis
-  # Keys a study adds to a run (read by its own batch source); not a config field.
+  # Keys a study adds to a run; not a config field itself. A key that names a config field
+  # (e.g. the model's width) sets that field for the run; the others reach the study
+  # through ``run.config`` (e.g. in its batches).
   study_run_keys: typing.ClassVar[tuple] = ()
 
   def to_json(self) -> str:

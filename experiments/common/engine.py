@@ -29,6 +29,7 @@ A study hands the engine plain functions (a :class:`Study`); the engine owns the
   ``resume``, and a checkpoint on Ctrl-C.
 """
 
+import dataclasses
 import json
 import pathlib
 import time
@@ -99,6 +100,7 @@ class Group(NamedTuple):
   peak_key: Optional[str]  # the number that is the peak rate, or None: use peak
   peak: float
   metric: Optional[str]
+  config: Any  # the study's config with the group's per-run fields applied
 
 
 def _is_number(x: Any) -> bool:
@@ -118,6 +120,13 @@ def _resolve(config, run: dict, where: str):
   return resolved, entries, peak_key, learning_rate
 
 
+def _run_fields(config, spec: dict) -> dict:
+  """The config fields a run sets for itself (study run keys that are config fields, e.g. the
+  model's width): they shape the program, so runs that differ in them are different groups."""
+  fields = {f.name for f in dataclasses.fields(config)}
+  return {k: spec[k] for k in config.study_run_keys if k in spec and k in fields}
+
+
 def group_runs(config) -> list:
   """Splits ``config.runs x config.seeds`` into groups of one compiled structure."""
   buckets: dict = {}
@@ -133,9 +142,11 @@ def group_runs(config) -> list:
                        for k, v in resolved.kwargs.items()}
     static_optimizer = [{k: ("#" if (j, k) in optim.traceable_numbers(entries) else v)
                          for k, v in e.items()} for j, e in enumerate(entries)]
-    key = json.dumps([resolved.type, static_schedule, static_optimizer, peak_key is None and peak],
-                     sort_keys=True, default=repr)
+    fields = _run_fields(config, spec)
+    key = json.dumps([resolved.type, static_schedule, static_optimizer, peak_key is None and peak,
+                      fields], sort_keys=True, default=repr)
     bucket = buckets.setdefault(key, {"first": (resolved, entries, peak_key, peak, opt.metric),
+                                      "config": config_lib.replace(config, fields),
                                       "runs": [], "numbers": []})
     for seed in config.seeds:
       bucket["runs"].append(Run(f"{spec['name']}/seed{seed}", spec["name"], int(seed), spec))
@@ -149,7 +160,7 @@ def group_runs(config) -> list:
       integral = all(isinstance(v, (int, np.integer)) for v in values)
       numbers[name] = np.asarray(values, np.int32 if integral else np.float32)
     groups.append(Group(f"group{index}", tuple(b["runs"]), resolved, entries, numbers,
-                        peak_key and f"schedule.{peak_key}", float(peak), metric))
+                        peak_key and f"schedule.{peak_key}", float(peak), metric, b["config"]))
   return groups
 
 
@@ -177,12 +188,13 @@ class Programs(NamedTuple):
   train: Callable  # (state, numbers, batches) -> (state, per-step losses): the scan alone
 
 
-def programs(study: Study, config, group: Group, mesh) -> Programs:
+def programs(study: Study, group: Group, mesh) -> Programs:
   """The group's jitted programs; the numbers in ``group.numbers`` are traced.
 
   Call them (and this) inside ``jax.set_mesh(mesh)``: a parameter annotated with
   mesh axes is created sharded over them.
   """
+  config = group.config
   graphdef = nnx.split(nnx.eval_shape(lambda: study.init_model(config, nnx.Rngs(0))))[0]
 
   def init_one(seed, hp):
@@ -222,7 +234,8 @@ def programs(study: Study, config, group: Group, mesh) -> Programs:
       new = _select(finite & healthy, new, state)
       new = new._replace(step=state.step + 1, diverged_at=jnp.where(
           healthy & ~finite, state.step, state.diverged_at))
-      return new, {"batch_loss": loss, "grad_norm": grad_norm, **aux}
+      return new, {"batch_loss": loss, "grad_norm": grad_norm,
+                   "update_norm": optax.tree.norm(updates), **aux}
 
     return jax.lax.scan(step, state, batches)
 
@@ -238,7 +251,7 @@ def programs(study: Study, config, group: Group, mesh) -> Programs:
       state = state._replace(metric=evaluated[group.metric].astype(jnp.float32),
                              metric_pending=jnp.ones((), bool))
     metrics = {**evaluated, **{k: jnp.mean(v) for k, v in per_step.items()},
-               "grad_norm": per_step["grad_norm"][-1],
+               "grad_norm": per_step["grad_norm"][-1], "update_norm": per_step["update_norm"][-1],
                "lr": optim.learning_rate_of(opt, state.opt_state),
                "param_norm": optax.tree.norm(state.params),
                "diverged_at": state.diverged_at}
@@ -291,15 +304,15 @@ def _slots(study: Study, config, groups: list, mesh) -> list:
   slots = []
   for group in groups:
     mode = execution_mode(config, group)
-    compiled = programs(study, config, group, mesh)
+    compiled = programs(study, group, mesh)
     numbers = {k: v for k, v in group.numbers.items()}
     if mode == "vmap":
       hp = [{k: sharding.put(v, sharding.replicated(mesh)) for k, v in numbers.items()}]
-      data = [_eval_data(study, config, group.runs, mesh)]
+      data = [_eval_data(study, group.config, group.runs, mesh)]
     else:
       hp = [{k: sharding.put(v[i:i + 1], sharding.replicated(mesh)) for k, v in numbers.items()}
             for i in range(len(group.runs))]
-      data = [_eval_data(study, config, (run,), mesh) for run in group.runs]
+      data = [_eval_data(study, group.config, (run,), mesh) for run in group.runs]
     slots.append(_Slot(group, mode, compiled.init, compiled.chunk, hp, data))
   return slots
 
@@ -340,11 +353,11 @@ def check(study: Study, config) -> list:
   config_lib.validate(config)
   groups = group_runs(config)
   for group in groups:
-    study.eval_data(config, group.runs[0])
+    study.eval_data(group.config, group.runs[0])
     for run in group.runs:  # a run's own settings reach the study through its batches
-      study.batches(config, run, 0, 1)
-  with jax.set_mesh(sharding.make_mesh(config.model_axis)):
-    nnx.eval_shape(lambda: study.init_model(config, nnx.Rngs(0)))
+      study.batches(group.config, run, 0, 1)
+    with jax.set_mesh(sharding.make_mesh(config.model_axis)):
+      nnx.eval_shape(lambda: study.init_model(group.config, nnx.Rngs(0)))  # pylint: disable=cell-var-from-loop
   return groups
 
 
@@ -409,7 +422,7 @@ def _train(study: Study, config, groups: list, mesh, workdir: pathlib.Path, resu
         results, advanced[key] = [], list(states[key])
         for i, runs in enumerate(per_call):
           began = time.perf_counter()
-          batches = _batches(study, config, runs, step, mesh)
+          batches = _batches(study, slot.group.config, runs, step, mesh)
           advanced[key][i], metrics = slot.chunk(states[key][i], slot.hp[i], batches,
                                                  slot.eval_data[i])
           results.append(jax.tree.map(sharding.local, metrics))
