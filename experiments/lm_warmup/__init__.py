@@ -1,0 +1,1 @@
+"""The large-model warmup study: transformer language models on small-scale proxies."""
