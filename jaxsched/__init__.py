@@ -50,6 +50,13 @@ from jaxsched._phases import grokking
 from jaxsched._plotting import inspect
 from jaxsched._plotting import plot
 from jaxsched._plotting import ScheduleSummary
+from jaxsched._porting import compare
+from jaxsched._porting import Comparison
+from jaxsched._porting import from_torch
+from jaxsched._porting import get_scheduler
+from jaxsched._porting import LearningRateAndMomentum
+from jaxsched._porting import PlateauConversion
+from jaxsched._porting import to_torch
 from jaxsched._warmup import inverse_sqrt
 from jaxsched._warmup import noam
 from jaxsched._warmup import warmup
@@ -64,10 +71,13 @@ __version__ = "0.1.0"
 
 __all__ = (
     "AdaptiveStepDecayState",
+    "Comparison",
     "Entry",
     "GrokfastEmaState",
     "LRFinderResult",
+    "LearningRateAndMomentum",
     "PhaseTransitionState",
+    "PlateauConversion",
     "ReduceOnPlateauState",
     "ResolvedConfig",
     "ScheduleSummary",
@@ -78,6 +88,7 @@ __all__ = (
     "bias_mitigation",
     "catalog",
     "chained",
+    "compare",
     "constant",
     "constant_factor",
     "cosine_annealing",
@@ -88,6 +99,8 @@ __all__ = (
     "cyclic_momentum",
     "exponential_decay",
     "from_config",
+    "from_torch",
+    "get_scheduler",
     "grokfast_ema",
     "grokking",
     "inspect",
@@ -108,6 +121,7 @@ __all__ = (
     "resolve_config",
     "sequential",
     "step_decay",
+    "to_torch",
     "warmup",
     "warmup_constant",
     "warmup_cosine",

@@ -1,4 +1,4 @@
-"""The ``jaxsched`` command line: list, plot, inspect and lr-find.
+"""The ``jaxsched`` command line: list, plot, inspect, compare and lr-find.
 
 ``jaxsched plot NAME --kw value ...`` builds ``jaxsched.NAME(kw=value, ...)``;
 the options of each schedule are generated from its factory's signature, so
@@ -21,6 +21,7 @@ import optax
 from jaxsched import _catalog
 from jaxsched import _finder
 from jaxsched import _plotting
+from jaxsched import _porting
 
 PROG = "jaxsched"
 # Schedules made of other schedules take them from a config file, not flags.
@@ -166,6 +167,69 @@ def _cmd_inspect(argv: Sequence[str]) -> int:
   return 0
 
 
+def _compare_operand(text: str, named: dict) -> tuple:
+  """``(schedule, config)`` for a name in --config, a config file or an inline YAML mapping."""
+  from jaxsched import _config  # pylint: disable=import-outside-toplevel
+  if text in named:
+    return named[text]
+  looks_like_file = text.strip().lower().endswith((".yaml", ".yml", ".json"))
+  if looks_like_file and not pathlib.Path(text).is_file():
+    raise _UsageError(f"{text}: no such file")
+  cfg = _config.load_config(pathlib.Path(text) if looks_like_file else text)
+  if not isinstance(cfg, dict):
+    where = f"names in --config: {', '.join(named)}" if named else "no --config given"
+    raise _UsageError(f"{text!r} is not a schedule: give a config file, an inline YAML mapping "
+                      f"like '{{type: constant, value: 0.1}}' or a name from --config FILE "
+                      f"({where})")
+  if "type" not in cfg:
+    raise _UsageError(f"{text} holds several schedules ({', '.join(map(str, cfg))}): use "
+                      f"--config {text} and name one")
+  schedule = _config.from_config(cfg)
+  schedule = getattr(schedule, "schedule", schedule)  # a training block's schedule
+  if not callable(schedule):
+    raise _UsageError(f"{text}: {cfg['type']} is a transformation, not a schedule")
+  return schedule, cfg
+
+
+def _cmd_compare(argv: Sequence[str]) -> int:
+  parser = _Parser(
+      prog=f"{PROG} compare",
+      description="Compare SCHEDULE with REFERENCE step by step: prints the largest absolute and "
+      "relative deviations and the first step beyond tolerance (|s - r| > atol + rtol |r|); exits "
+      "0 when there is none, 1 when there is one. Each of REFERENCE and SCHEDULE is a config file "
+      "(.yaml, .yml or .json) holding one schedule, an inline YAML mapping such as "
+      "'{type: step_decay, init_value: 0.1, step_size: 30}', or a name from --config FILE.")
+  parser.add_argument("reference", metavar="REFERENCE", help="the schedule compared against")
+  parser.add_argument("schedule", metavar="SCHEDULE", help="the schedule checked")
+  parser.add_argument("--config", type=pathlib.Path, default=None, metavar="FILE",
+                      help="YAML file: name -> {type: NAME, ...keywords}, whose names "
+                      "REFERENCE and SCHEDULE may be")
+  parser.add_argument("--steps", type=int, default=None,
+                      help="steps to compare (default: the largest total_steps of the two)")
+  parser.add_argument("--rtol", type=float, default=1e-5, help="default: 1e-05")
+  parser.add_argument("--atol", type=float, default=0.0, help="default: 0.0")
+  args = parser.parse_args(argv)
+  named = {}
+  if args.config is not None:
+    schedules, configs = _from_config_file(args.config)
+    named = {name: (sched, cfg) for (name, sched), cfg in zip(schedules, configs)}
+  reference, ref_cfg = _compare_operand(args.reference, named)
+  schedule, cfg = _compare_operand(args.schedule, named)
+  steps = _steps(args, [ref_cfg, cfg])
+  result = _porting.compare(reference, schedule, steps, rtol=args.rtol, atol=args.atol)
+  print(f"{args.schedule} against {args.reference} over {steps} steps "
+        f"(rtol={args.rtol:g}, atol={args.atol:g})")
+  print(f"max abs deviation  {result.max_abs_deviation:.6g}")
+  print(f"max rel deviation  {result.max_rel_deviation:.6g}")
+  if result.first_mismatch is None:
+    print("first mismatch     none")
+    return 0
+  t = result.first_mismatch
+  print(f"first mismatch     step {t}: {args.reference} {float(reference(t)):.9g}, "
+        f"{args.schedule} {float(schedule(t)):.9g}")
+  return 1
+
+
 def _demo_problem(seed: int = 0):
   """A one-hidden-layer tanh MLP regressing a smooth function (squared error)."""
   rng = np.random.default_rng(seed)
@@ -206,7 +270,7 @@ def _cmd_lr_find(argv: Sequence[str]) -> int:
 
 
 COMMANDS = {"list": _cmd_list, "plot": _cmd_plot, "inspect": _cmd_inspect,
-            "lr-find": _cmd_lr_find}
+            "compare": _cmd_compare, "lr-find": _cmd_lr_find}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -218,6 +282,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
           "  list      every schedule and the PyTorch / transformers schedule it matches\n"
           "  plot      plot one schedule (NAME --kw value ...) or several (--config FILE)\n"
           "  inspect   min, max, warmup, monotone stretches and warnings of a schedule\n"
+          "  compare   two schedules step by step: largest deviations, first mismatch\n"
           "  lr-find   LR range test on a built-in problem, with its plot\n\n"
           f"`{PROG} COMMAND --help` for each command's options.", file=out)
     return 0 if argv else 2

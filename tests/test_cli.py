@@ -40,6 +40,24 @@ decay:
   gamma: 0.5
 """
 
+# For compare: "linear" and "poly.yaml" are the same curve written two ways; "stairs"
+# (halving every 30 steps) and MULTISTEP (halving at 30, 60 and 80) first part at
+# step 80 (a third halving there, the second one of stairs).
+PAIR_YAML = """\
+linear:
+  type: warmup_linear
+  peak_value: 1.0e-3
+  warmup_steps: 0
+  total_steps: 100
+stairs:
+  type: step_decay
+  init_value: 1.0e-3
+  step_size: 30
+  gamma: 0.5
+"""
+POLY_YAML = "{type: polynomial_decay, init_value: 1.0e-3, total_steps: 100, power: 1.0}\n"
+MULTISTEP = "{type: multistep_decay, init_value: 1.0e-3, milestones: [30, 60, 80], gamma: 0.5}"
+
 # name -> argv after `python -m jaxsched`.
 COMMANDS = {
     "list": ["list"],
@@ -50,6 +68,8 @@ COMMANDS = {
     "inspect": ["inspect", "cyclic", "--base-lr", "0.1", "--max-lr", "1", "--steps", "5000"],
     "lr_find": ["lr-find", "-o", "finder.png", "--num-steps", "60"],
     "help": ["plot", "warmup_cosine", "--help"],
+    "compare_same": ["compare", "--config", "pair.yaml", "linear", "poly.yaml"],
+    "compare_differ": ["compare", "--config", "pair.yaml", "stairs", MULTISTEP, "--steps", "100"],
 }
 
 # name -> (argv, words the one error line must contain).
@@ -66,6 +86,10 @@ BAD = {
     "nested_without_config": (["plot", "sequential", "--steps", "10"],
                               ["sequential", "--config"]),
     "missing_config_file": (["plot", "--config", "missing.yaml"], ["missing.yaml"]),
+    "compare_unknown_name": (["compare", "--config", "pair.yaml", "linear", "nope"],
+                             ["nope", "--config", "linear, stairs"]),
+    "compare_without_steps": (["compare", "{type: constant, value: 0.1}",
+                               "{type: constant, value: 0.2}"], ["--steps"]),
 }
 
 
@@ -89,6 +113,8 @@ def runs(tmp_path_factory):
   for name in jobs:
     dirs[name] = tmp_path_factory.mktemp(name)
     (dirs[name] / "two.yaml").write_text(CONFIG_YAML)
+    (dirs[name] / "pair.yaml").write_text(PAIR_YAML)
+    (dirs[name] / "poly.yaml").write_text(POLY_YAML)
   with concurrent.futures.ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
     futures = {name: pool.submit(_run, argv, dirs[name]) for name, argv in jobs.items()}
     return {name: (f.result(), dirs[name]) for name, f in futures.items()}
@@ -177,6 +203,25 @@ def test_schedule_help_lists_keywords_with_defaults(runs):
     if param.default is not param.empty:
       assert f"default: {param.default!r}" in text
   assert "--steps" in text and "--output" in text and "--log-y" in text
+
+
+def test_compare_equal_schedules_exits_0(runs):
+  proc, _ = _ok(runs, "compare_same")
+  assert "poly.yaml against linear over 100 steps (rtol=1e-05, atol=0)" in proc.stdout
+  assert re.search(r"max abs deviation\s+0\n", proc.stdout), proc.stdout
+  assert re.search(r"first mismatch\s+none", proc.stdout), proc.stdout
+
+
+def test_compare_reports_the_first_mismatch_and_exits_1(runs):
+  proc, _ = runs["compare_differ"]
+  assert proc.returncode == 1, proc.stderr
+  match = re.search(r"first mismatch\s+step (\d+): stairs (\S+), .* (\S+)\n", proc.stdout)
+  assert match, proc.stdout
+  assert int(match.group(1)) == 80
+  assert float(match.group(2)) == pytest.approx(2.5e-4, rel=1e-6)  # 1e-3 / 4
+  assert float(match.group(3)) == pytest.approx(1.25e-4, rel=1e-6)  # 1e-3 / 8
+  assert re.search(r"max abs deviation\s+0.000125\n", proc.stdout), proc.stdout
+  assert re.search(r"max rel deviation\s+0.5\n", proc.stdout), proc.stdout
 
 
 # --- bad input: exit status 2 and one line on stderr ------------------------------------
