@@ -22,6 +22,7 @@ import time
 import jax
 
 from benchmarks import grokking_step
+from benchmarks import lm_step
 from benchmarks import lr_find
 from benchmarks import schedules
 from benchmarks import train_step
@@ -32,6 +33,7 @@ SECTIONS = {
     "train_step": train_step.run,
     "grokking_step": grokking_step.run,
     "lr_find": lr_find.run,
+    "lm_step": lm_step.run,
 }
 
 

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SECTIONS = {"schedules", "torch_schedulers", "train_step", "grokking_step", "lr_find"}
+SECTIONS = {"schedules", "torch_schedulers", "train_step", "grokking_step", "lr_find", "lm_step"}
 
 
 @pytest.mark.slow
