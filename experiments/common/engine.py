@@ -280,13 +280,13 @@ def execution_mode(config, group: Group) -> str:
 
 
 class _Slot(NamedTuple):
-  """A group at run time: its programs and device data, whole or per run."""
+  """A group at run time: its programs, and per call the runs it trains and their device data."""
   group: Group
-  mode: str
+  parts: list  # one slice of group.runs per call: all of them (vmap) or one each (sequential)
   init: Callable
   chunk: Callable
-  hp: list  # one hp dict per call: the group's, or one per run
-  eval_data: list
+  hp: list  # per call: the numbers of its runs
+  eval_data: list  # per call: the eval data of its runs
 
 
 def _batches(study: Study, config, runs: tuple, start: int, mesh) -> Any:
@@ -303,26 +303,26 @@ def _eval_data(study: Study, config, runs: tuple, mesh) -> Any:
 def _slots(study: Study, config, groups: list, mesh) -> list:
   slots = []
   for group in groups:
-    mode = execution_mode(config, group)
+    n = len(group.runs)
+    parts = ([slice(0, n)] if execution_mode(config, group) == "vmap" else
+             [slice(i, i + 1) for i in range(n)])
     compiled = programs(study, group, mesh)
-    numbers = {k: v for k, v in group.numbers.items()}
-    if mode == "vmap":
-      hp = [{k: sharding.put(v, sharding.replicated(mesh)) for k, v in numbers.items()}]
-      data = [_eval_data(study, group.config, group.runs, mesh)]
-    else:
-      hp = [{k: sharding.put(v[i:i + 1], sharding.replicated(mesh)) for k, v in numbers.items()}
-            for i in range(len(group.runs))]
-      data = [_eval_data(study, group.config, (run,), mesh) for run in group.runs]
-    slots.append(_Slot(group, mode, compiled.init, compiled.chunk, hp, data))
+    hp = [{k: sharding.put(v[part], sharding.replicated(mesh)) for k, v in group.numbers.items()}
+          for part in parts]
+    data = [_eval_data(study, group.config, group.runs[part], mesh) for part in parts]
+    slots.append(_Slot(group, parts, compiled.init, compiled.chunk, hp, data))
   return slots
 
 
 def _init_states(slot: _Slot, mesh) -> list:
   seeds = np.asarray([run.seed for run in slot.group.runs], np.uint32)
-  if slot.mode == "vmap":
-    return [slot.init(sharding.put(seeds, sharding.replicated(mesh)), slot.hp[0])]
-  return [slot.init(sharding.put(seeds[i:i + 1], sharding.replicated(mesh)), hp)
-          for i, hp in enumerate(slot.hp)]
+  return [slot.init(sharding.put(seeds[part], sharding.replicated(mesh)), hp)
+          for part, hp in zip(slot.parts, slot.hp)]
+
+
+def _whole(states: dict) -> dict:
+  """Each group's state with every run, however its calls split it (the checkpoint format)."""
+  return {k: _stack(v) if len(v) > 1 else v[0] for k, v in states.items()}
 
 
 def _abstract(states: dict, mesh) -> dict:
@@ -352,11 +352,11 @@ def check(study: Study, config) -> list:
   study's data and model. Raises ValueError naming what is wrong; returns the groups."""
   config_lib.validate(config)
   groups = group_runs(config)
-  for group in groups:
-    study.eval_data(group.config, group.runs[0])
-    for run in group.runs:  # a run's own settings reach the study through its batches
-      study.batches(group.config, run, 0, 1)
-    with jax.set_mesh(sharding.make_mesh(config.model_axis)):
+  with jax.set_mesh(sharding.make_mesh(config.model_axis)):
+    for group in groups:
+      study.eval_data(group.config, group.runs[0])
+      for run in group.runs:  # a run's own settings reach the study through its batches
+        study.batches(group.config, run, 0, 1)
       nnx.eval_shape(lambda: study.init_model(group.config, nnx.Rngs(0)))  # pylint: disable=cell-var-from-loop
   return groups
 
@@ -387,12 +387,9 @@ def _train(study: Study, config, groups: list, mesh, workdir: pathlib.Path, resu
   wall = {run.name: 0.0 for g in groups for run in g.runs}  # seconds of the calls that trained it
   start = 0
   if resume and checkpointer.latest_step() is not None:
-    stacked = {k: _stack(v) if len(v) > 1 else v[0] for k, v in states.items()}
-    start, stacked, meta = checkpointer.restore(_abstract(stacked, mesh))
-    for slot in slots:
-      whole = stacked[slot.group.key]
-      states[slot.group.key] = ([whole] if slot.mode == "vmap" else
-                                [_take(whole, slice(i, i + 1)) for i in range(len(slot.group.runs))])
+    start, whole, meta = checkpointer.restore(_abstract(_whole(states), mesh))
+    states = {slot.group.key: [_take(whole[slot.group.key], part) for part in slot.parts]
+              for slot in slots}
     wall = meta["wall_seconds"]
     if writer:
       outputs.truncate_jsonl(metrics_path, start)
@@ -408,8 +405,7 @@ def _train(study: Study, config, groups: list, mesh, workdir: pathlib.Path, resu
                desc=study.name)
 
   def save(step: int, force: bool = False) -> None:
-    stacked = {k: _stack(v) if len(v) > 1 else v[0] for k, v in states.items()}
-    checkpointer.save(step, stacked, {"wall_seconds": wall}, force=force)
+    checkpointer.save(step, _whole(states), {"wall_seconds": wall}, force=force)
 
   step = start
   try:
@@ -417,10 +413,9 @@ def _train(study: Study, config, groups: list, mesh, workdir: pathlib.Path, resu
       rows, advanced = [], {}
       for slot in slots:
         key = slot.group.key
-        per_call = ([slot.group.runs] if slot.mode == "vmap" else
-                    [(run,) for run in slot.group.runs])
         results, advanced[key] = [], list(states[key])
-        for i, runs in enumerate(per_call):
+        for i, part in enumerate(slot.parts):
+          runs = slot.group.runs[part]
           began = time.perf_counter()
           batches = _batches(study, slot.group.config, runs, step, mesh)
           advanced[key][i], metrics = slot.chunk(states[key][i], slot.hp[i], batches,

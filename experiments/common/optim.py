@@ -160,6 +160,13 @@ def build(entries: tuple, schedule: optax.Schedule, peak: Any, *, where: str = "
   return Optimizer(optax.chain(*parts), schedule, metrics.pop() if metrics else None)
 
 
+def core_entry(entries: tuple) -> dict:
+  """The optimizer entry of ``entries`` over its defaults, ``type`` included."""
+  entry = next(e for e in entries if isinstance(e, dict) and e.get("type") in OPTIMIZERS)
+  kind, kwargs = _entry(entry, "optimizer")
+  return {"type": kind, **_defaults(kind, kwargs, "optimizer")}
+
+
 def traceable_numbers(entries: tuple) -> dict:
   """``{(entry index, keyword): value}`` for every number that may be traced."""
   out = {}

@@ -17,6 +17,31 @@ ROW_KEYS = ("run", "spec", "seed", "step", "diverged", "diverged_at_step")
 DEFAULT_PANELS = (("loss", ("batch_loss",), True), ("learning rate", ("lr",), False))
 
 
+def pyplot():
+  """matplotlib's pyplot on the file-only backend (jaxsched's own plotting set-up)."""
+  from jaxsched import _plotting  # pylint: disable=import-outside-toplevel
+  return _plotting._pyplot()  # pylint: disable=protected-access
+
+
+def save_figure(fig, path: pathlib.Path) -> None:
+  """Saves and closes ``fig`` as jaxsched's plots are saved."""
+  from jaxsched import _plotting  # pylint: disable=import-outside-toplevel
+  _plotting._save(fig, path)  # pylint: disable=protected-access
+
+
+def run_spec(config, name: str) -> dict:
+  """The entry of ``config.runs`` called ``name``."""
+  return next(r for r in config.runs if r["name"] == name)
+
+
+def by_spec(summary: list) -> dict:
+  """``{spec: [run summaries]}`` in order of first appearance."""
+  out: dict = {}
+  for s in summary:
+    out.setdefault(s["spec"], []).append(s)
+  return out
+
+
 def by_run(rows: list) -> dict:
   """``{run: [rows by step]}`` in order of first appearance."""
   runs: dict = {}
@@ -73,8 +98,7 @@ def runs_table(summary: list, keys: tuple) -> str:
 
 def plot_curves(rows: list, panels: tuple, path: pathlib.Path) -> None:
   """One panel per ``(title, keys, log_y)`` against the step (log x); x marks divergence."""
-  from jaxsched import _plotting  # pylint: disable=import-outside-toplevel
-  plt = _plotting._pyplot()  # pylint: disable=protected-access
+  plt = pyplot()
   runs = by_run(rows)
   fig, axes = plt.subplots(len(panels), 1, figsize=(10, 2.6 + 2.4 * len(panels)), sharex=True,
                            squeeze=False)
@@ -100,7 +124,7 @@ def plot_curves(rows: list, panels: tuple, path: pathlib.Path) -> None:
   axes[0, 0].set_xscale("log")
   axes[0, 0].legend(fontsize=7, ncol=2, loc="best")
   axes[-1, 0].set_xlabel("step (dotted line, x: diverged)")
-  _plotting._save(fig, path)  # pylint: disable=protected-access
+  save_figure(fig, path)
 
 
 def write_results(study, config, workdir: pathlib.Path, rows: list, run_wall: dict) -> list:

@@ -63,6 +63,16 @@ def examples_sharding(mesh: Mesh, ndim: int, axis: int) -> NamedSharding:
   return NamedSharding(mesh, P(*spec))
 
 
+def pad_examples(examples: dict, weight_key: str) -> dict:
+  """Every array padded with zeros on axis 0 to a multiple of the device count, plus
+  ``weight_key``: 1 for a real example, 0 for padding, so any data axis splits it evenly."""
+  n = len(next(iter(examples.values())))
+  pad = -n % jax.device_count()
+  out = {k: np.pad(v, [(0, pad)] + [(0, 0)] * (np.ndim(v) - 1)) for k, v in examples.items()}
+  out[weight_key] = np.pad(np.ones(n, np.float32), (0, pad))
+  return out
+
+
 def put(host: np.ndarray, sharding: NamedSharding) -> jax.Array:
   """A global array from a host array that every process holds in full."""
   host = np.asarray(host)

@@ -5,6 +5,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from experiments.common import report
+
 
 def first_step_at_least(steps: Sequence[int], values: Sequence[Optional[float]],
                         threshold: float) -> Optional[int]:
@@ -46,7 +48,7 @@ def results_table(summary: list, config) -> str:
                  f"{_acc(s['final_train_acc'])} | {_acc(s['final_val_acc'])} |")
   lines += ["", "| spec | seeds generalized | median steps to val acc | min - max |",
             "|---|---:|---:|---|"]
-  for name, items in _by_spec(summary).items():
+  for name, items in report.by_spec(summary).items():
     reached = sorted(s["steps_to_val_acc_99"] for s in items if s["steps_to_val_acc_99"] is not None)
     median = f"{int(np.median(reached))}" if reached else "never"
     spread = f"{reached[0]} - {reached[-1]}" if reached else "-"
@@ -54,18 +56,10 @@ def results_table(summary: list, config) -> str:
   return "\n".join(lines) + "\n"
 
 
-def _by_spec(summary: list) -> dict:
-  out: dict = {}
-  for s in summary:
-    out.setdefault(s["spec"], []).append(s)
-  return out
-
-
 def plot_comparison(summary: list, total_steps: int, path: pathlib.Path) -> None:
   """Steps to generalize per spec: median bar, one dot per seed, x for never."""
-  from jaxsched import _plotting  # pylint: disable=import-outside-toplevel
-  plt = _plotting._pyplot()  # pylint: disable=protected-access
-  by_spec = {k: [s["steps_to_val_acc_99"] for s in v] for k, v in _by_spec(summary).items()}
+  plt = report.pyplot()
+  by_spec = {k: [s["steps_to_val_acc_99"] for s in v] for k, v in report.by_spec(summary).items()}
   names = list(by_spec)
   fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(names) + 2), 4.8))
   labelled = False
@@ -88,7 +82,7 @@ def plot_comparison(summary: list, total_steps: int, path: pathlib.Path) -> None
   ax.grid(True, axis="y", alpha=0.3)
   if labelled:
     ax.legend(fontsize=8)
-  _plotting._save(fig, path)  # pylint: disable=protected-access
+  report.save_figure(fig, path)
 
 
 def write_results(config, workdir: pathlib.Path, rows: list, summary: list) -> str:

@@ -17,6 +17,7 @@ import optax
 from flax import nnx
 
 from experiments.common import engine
+from experiments.common import sharding
 from experiments.grokking import analysis
 from experiments.grokking import data as data_lib
 from experiments.grokking import model as model_lib
@@ -54,14 +55,9 @@ def _splits(operation: str, modulus: int, train_fraction: float, seed: int) -> d
   """The seed's training and validation examples, padded for any device count."""
   table = data_lib.table(operation, modulus)
   split = data_lib.split(len(table.targets), train_fraction, seed)
-  devices = jax.device_count()
-  out = {}
-  for name, idx in (("train", split.train), ("val", split.val)):
-    pad = -len(idx) % devices
-    out[name] = {"inputs": np.pad(table.inputs[idx], ((0, pad), (0, 0))),
-                 "targets": np.pad(table.targets[idx], (0, pad)),
-                 "weights": np.pad(np.ones(len(idx), np.float32), (0, pad))}
-  return out
+  return {name: sharding.pad_examples({"inputs": table.inputs[idx], "targets": table.targets[idx]},
+                                      "weights")
+          for name, idx in (("train", split.train), ("val", split.val))}
 
 
 def eval_data(config: Config, run: engine.Run) -> dict:

@@ -22,21 +22,17 @@ from typing import Optional
 
 import numpy as np
 
+from experiments.common import optim
 from experiments.common import report
 
 CONFIG_KEYS = ("width", "depth", "warmup_steps", "warmup_kind", "qk_layernorm", "z_loss",
                "weight_decay_mode", "schedule")
 
 
-def _spec(config, name: str) -> dict:
-  return next(r for r in config.runs if r["name"] == name)
-
-
 def run_settings(config, spec: dict) -> dict:
   """The quantities a run varies, read from its spec over the config's defaults."""
   schedule = spec["schedule"]
-  entries = spec.get("optimizer", config.optimizer)
-  core = next((e for e in entries if e.get("type") in ("adamw", "adam", "sgd")), {})
+  core = optim.core_entry(spec.get("optimizer", config.optimizer))
   return {"width": spec.get("width", config.width), "depth": spec.get("depth", config.depth),
           "warmup_steps": schedule.get("warmup_steps", 0),
           "warmup_kind": schedule.get("warmup_kind", "linear"),
@@ -44,12 +40,12 @@ def run_settings(config, spec: dict) -> dict:
           "peak_lr": spec.get("learning_rate", config.learning_rate),
           "qk_layernorm": bool(spec.get("qk_layernorm", config.qk_layernorm)),
           "z_loss": spec.get("z_loss", config.z_loss),
-          "weight_decay_mode": core.get("weight_decay_mode", "coupled"),
-          "weight_decay": core.get("weight_decay", 0.0)}
+          "weight_decay_mode": core["weight_decay_mode"],
+          "weight_decay": core["weight_decay"]}
 
 
 def summarize_run(config, history: list) -> dict:
-  spec = _spec(config, history[-1]["spec"])
+  spec = report.run_spec(config, history[-1]["spec"])
   logits = [r["max_attn_logit"] for r in history if r.get("max_attn_logit") is not None]
   return {**run_settings(config, spec),
           "final_val_loss": None if history[-1]["diverged"] else history[-1]["val_loss"],
@@ -132,15 +128,10 @@ def sensitivity_table(items: list) -> str:
           "failure_margin below l0.\n\n" + "\n".join(lines) + "\n")
 
 
-def _pyplot():
-  from jaxsched import _plotting  # pylint: disable=import-outside-toplevel
-  return _plotting._pyplot(), _plotting._save  # pylint: disable=protected-access
-
-
 def plot_loss_vs_lr(summary: list, l0: float, path: pathlib.Path) -> None:
   """Final validation loss against peak LR: one panel per width, one line per warmup (Wortsman
   Fig. 1); qk-layernorm dashed; diverged runs drawn at l0."""
-  plt, save = _pyplot()
+  plt = report.pyplot()
   widths = sorted({s["width"] for s in summary})
   fig, axes = plt.subplots(1, len(widths), figsize=(5 * len(widths), 4.2), squeeze=False,
                            sharey=True)
@@ -164,12 +155,12 @@ def plot_loss_vs_lr(summary: list, l0: float, path: pathlib.Path) -> None:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=6)
   axes[0, 0].set_ylabel("final validation loss (nats/token; dotted: ln V)")
-  save(fig, path)
+  report.save_figure(fig, path)
 
 
 def plot_sensitivity(items: list, path: pathlib.Path) -> None:
   """LR sensitivity against warmup length, one line per width (and qk-layernorm)."""
-  plt, save = _pyplot()
+  plt = report.pyplot()
   fig, ax = plt.subplots(figsize=(6.5, 4.2))
   lines: dict = {}
   for item in items:
@@ -187,12 +178,12 @@ def plot_sensitivity(items: list, path: pathlib.Path) -> None:
   ax.set_ylabel("LR sensitivity (nats)")
   ax.grid(True, alpha=0.3)
   ax.legend(fontsize=7)
-  save(fig, path)
+  report.save_figure(fig, path)
 
 
 def plot_attention_logits(rows: list, summary: list, path: pathlib.Path) -> None:
   """Max |attention logit| over time for the two highest LRs, with and without qk-layernorm."""
-  plt, save = _pyplot()
+  plt = report.pyplot()
   top = sorted({s["peak_lr"] for s in summary})[-2:]
   chosen = {s["run"]: s for s in summary if s["peak_lr"] in top and s["seed"] == summary[0]["seed"]}
   fig, ax = plt.subplots(figsize=(7, 4.2))
@@ -208,13 +199,13 @@ def plot_attention_logits(rows: list, summary: list, path: pathlib.Path) -> None
   ax.set_ylabel("max |attention logit| (validation)")
   ax.grid(True, alpha=0.3)
   ax.legend(fontsize=5, ncol=2)
-  save(fig, path)
+  report.save_figure(fig, path)
 
 
 def plot_phase_diagram(summary: list, l0: float, margin: float, path: pathlib.Path) -> None:
   """Kalra & Barkeshli's diagram at the widest width without qk-layernorm: peak LR x warmup
   length, colored by final loss; x = failed (diverged or not margin below l0)."""
-  plt, save = _pyplot()
+  plt = report.pyplot()
   width = max(s["width"] for s in summary)
   cells: dict = {}
   for s in summary:
@@ -243,7 +234,7 @@ def plot_phase_diagram(summary: list, l0: float, margin: float, path: pathlib.Pa
   ax.set_ylabel("warmup steps")
   ax.set_title(f"final validation loss, width {width} (x: failed)")
   fig.colorbar(image, ax=ax)
-  save(fig, path)
+  report.save_figure(fig, path)
 
 
 def write_results(config, workdir: pathlib.Path, rows: list, summary: list) -> str:

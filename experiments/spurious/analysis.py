@@ -2,26 +2,11 @@
 accuracy, the method x schedule table, and its plots."""
 
 import pathlib
-from typing import Optional
 
 import numpy as np
 
+from experiments.common import optim
 from experiments.common import report
-
-
-def _spec(config, name: str) -> dict:
-  return next(r for r in config.runs if r["name"] == name)
-
-
-def _weight_decay(config, spec: dict) -> Optional[float]:
-  entries = spec.get("optimizer", config.optimizer)
-  core = [e for e in entries if e.get("type") in ("sgd", "adam", "adamw")]
-  return core[0].get("weight_decay", 0.0) if core else None
-
-
-def _optimizer_name(config, spec: dict) -> str:
-  entries = spec.get("optimizer", config.optimizer)
-  return next((e["type"] for e in entries if e.get("type") in ("sgd", "adam", "adamw")), "?")
 
 
 def steps_per_epoch(config) -> int:
@@ -32,15 +17,16 @@ def steps_per_epoch(config) -> int:
 def summarize_run(config, history: list) -> dict:
   """The run's settings, its final accuracies, and those at its best worst-group validation
   accuracy (early stopping; the first such evaluation)."""
-  spec = _spec(config, history[-1]["spec"])
+  spec = report.run_spec(config, history[-1]["spec"])
+  optimizer = optim.core_entry(spec.get("optimizer", config.optimizer))
   method = spec.get("method", "erm")
   healthy = [r for r in history if r.get("val_worst_acc") is not None]
   best = max(healthy, key=lambda r: r["val_worst_acc"]) if healthy else None
   last = report.last_finite
   out = {"method": method, "schedule": spec["schedule"]["type"],
-         "optimizer": _optimizer_name(config, spec),
+         "optimizer": optimizer["type"],
          "peak_lr": spec.get("learning_rate", config.learning_rate),
-         "weight_decay": _weight_decay(config, spec),
+         "weight_decay": optimizer["weight_decay"],
          "eta_q": spec.get("eta_q", 0.1) if method == "group_dro" else None,
          "test_avg_acc": last(history, "test_acc"),
          "test_worst_group_acc": last(history, "test_worst_acc"),
@@ -51,13 +37,6 @@ def summarize_run(config, history: list) -> dict:
          "early_stopped_test_worst_group_acc": None if best is None else best["test_worst_acc"]}
   if history[-1].get("randomized_test_acc") is not None:
     out["randomized_test_acc"] = history[-1]["randomized_test_acc"]
-  return out
-
-
-def _by_spec(summary: list) -> dict:
-  out: dict = {}
-  for s in summary:
-    out.setdefault(s["spec"], []).append(s)
   return out
 
 
@@ -75,7 +54,7 @@ def results_table(summary: list) -> str:
           "| early-stopped test avg | early-stopped test worst |")
   lines = [head + (" randomized-simple-coordinate acc |" if randomized else ""),
            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if randomized else "")]
-  for name, items in _by_spec(summary).items():
+  for name, items in report.by_spec(summary).items():
     first = items[0]
     method = first["method"] + (f" (eta_q {first['eta_q']:g})" if first["eta_q"] else "")
     row = (f"| {name} | {method} | {first['optimizer']} | {len(items)} | "
@@ -92,9 +71,8 @@ def results_table(summary: list) -> str:
 
 def plot_comparison(summary: list, path: pathlib.Path) -> None:
   """Test worst-group accuracy per spec, final and early-stopped: bars at the mean, seed dots."""
-  from jaxsched import _plotting  # pylint: disable=import-outside-toplevel
-  plt = _plotting._pyplot()  # pylint: disable=protected-access
-  specs = _by_spec(summary)
+  plt = report.pyplot()
+  specs = report.by_spec(summary)
   fig, ax = plt.subplots(figsize=(max(7, 0.45 * len(specs) + 2), 5))
   for offset, key, color, label in ((-0.2, "test_worst_group_acc", "C0", "final"),
                                     (0.2, "early_stopped_test_worst_group_acc", "C1",
@@ -112,13 +90,12 @@ def plot_comparison(summary: list, path: pathlib.Path) -> None:
   ax.grid(True, axis="y", alpha=0.3)
   ax.legend(fontsize=8)
   ax.set_title("Worst-group test accuracy by method x schedule (bar: mean; dots: seeds)")
-  _plotting._save(fig, path)  # pylint: disable=protected-access
+  report.save_figure(fig, path)
 
 
 def plot_over_time(rows: list, path: pathlib.Path) -> None:
   """Average and worst-group test accuracy (mean over seeds) per spec, and group DRO's q."""
-  from jaxsched import _plotting  # pylint: disable=import-outside-toplevel
-  plt = _plotting._pyplot()  # pylint: disable=protected-access
+  plt = report.pyplot()
   by_spec: dict = {}
   for row in rows:
     by_spec.setdefault(row["spec"], {}).setdefault(row["step"], []).append(row)
@@ -144,7 +121,7 @@ def plot_over_time(rows: list, path: pathlib.Path) -> None:
   for ax in axes:
     ax.grid(True, alpha=0.3)
   axes[0].legend(fontsize=6, ncol=3, loc="lower right")
-  _plotting._save(fig, path)  # pylint: disable=protected-access
+  report.save_figure(fig, path)
 
 
 def write_results(config, workdir: pathlib.Path, rows: list, summary: list) -> str:

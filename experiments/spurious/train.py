@@ -20,6 +20,7 @@ import optax
 from flax import nnx
 
 from experiments.common import engine
+from experiments.common import sharding
 from experiments.spurious import analysis
 from experiments.spurious import data as data_lib
 from experiments.spurious import model as model_lib
@@ -112,14 +113,8 @@ def evaluate(model: nnx.Module, data: dict) -> dict:
 def eval_data(config: Config, run: engine.Run) -> dict:
   """Every split, padded with zero-weight examples to a multiple of the device count."""
   del run
-  devices = jax.device_count()
-  out = {}
-  for name, split in splits(config).items():
-    pad = -len(split.y) % devices
-    out[name] = {"x": np.pad(split.x, ((0, pad), (0, 0))), "y": np.pad(split.y, (0, pad)),
-                 "g": np.pad(split.g, (0, pad)),
-                 "w": np.pad(np.ones(len(split.y), np.float32), (0, pad))}
-  return out
+  return {name: sharding.pad_examples({"x": split.x, "y": split.y, "g": split.g}, "w")
+          for name, split in splits(config).items()}
 
 
 def run_method(run: engine.Run) -> tuple:

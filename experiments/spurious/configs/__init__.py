@@ -16,14 +16,15 @@ def get(name: str):
 def schedules(epochs: int, steps_per_epoch: int, warmup_epochs: int = 10) -> dict:
   """The seeds' schedules over ``epochs``, in steps, with the peak rate each seed gives it.
 
-  ``constant``; seed 001's ``warmup+cosine`` (10-epoch linear warmup, cosine to 0,
-  target 1e-3); seed 000's ``3phase`` (``bias_mitigation``: 20% at 1e-2, 30% at 1e-3,
-  cosine to 1e-5); and ``warmup+3phase``, the same after a 10-epoch warmup to 1e-2.
-  Returns ``{name: (schedule config, learning_rate)}``.
+  ``constant-1e-3`` and ``constant-1e-2``; seed 001's ``warmup+cosine`` (10-epoch
+  linear warmup, cosine to 0, target 1e-3); seed 000's ``3phase`` (``bias_mitigation``:
+  20% at 1e-2, 30% at 1e-3, cosine to 1e-5); and ``warmup+3phase``, the same after a
+  10-epoch warmup to 1e-2. Returns ``{name: (schedule config, learning_rate)}``.
   """
   total, warmup = epochs * steps_per_epoch, warmup_epochs * steps_per_epoch
   return {
-      "constant": ({"type": "constant"}, None),
+      "constant-1e-3": ({"type": "constant"}, 1e-3),
+      "constant-1e-2": ({"type": "constant"}, 1e-2),
       "warmup+cosine": ({"type": "warmup_cosine", "warmup_steps": warmup, "total_steps": total},
                         1e-3),
       "3phase": ({"type": "bias_mitigation", "total_steps": total}, 1e-2),
@@ -34,14 +35,12 @@ def schedules(epochs: int, steps_per_epoch: int, warmup_epochs: int = 10) -> dic
 
 
 def run(name: str, schedule: tuple, method: str = "erm", eta_q: float = 0.1,
-        learning_rate=None, optimizer=None) -> dict:
+        optimizer=None) -> dict:
   """One run spec; ``schedule`` is a ``(config, learning rate)`` pair of :func:`schedules`."""
-  spec = {"name": name, "schedule": schedule[0], "method": method}
+  config, rate = schedule
+  spec = {"name": name, "schedule": config, "method": method, "learning_rate": rate}
   if method == "group_dro":
     spec["eta_q"] = eta_q
-  rate = learning_rate if learning_rate is not None else schedule[1]
-  if rate is not None:
-    spec["learning_rate"] = rate
   if optimizer is not None:
     spec["optimizer"] = [optimizer]
   return spec

@@ -20,25 +20,21 @@ ADAMW = {"type": "adamw", "weight_decay": 1e-4}
 
 
 def _grid() -> tuple:
-  grid = schedules(_EPOCHS, _STEPS_PER_EPOCH)
-  named = {"constant-1e-3": (grid["constant"], 1e-3), "constant-1e-2": (grid["constant"], 1e-2),
-           "warmup+cosine": (grid["warmup+cosine"], None), "3phase": (grid["3phase"], None),
-           "warmup+3phase": (grid["warmup+3phase"], None)}
+  named = schedules(_EPOCHS, _STEPS_PER_EPOCH)
   methods = {"erm": ("erm", 0.0), "dro-0.01": ("group_dro", 0.01),
              "dro-0.1": ("group_dro", 0.1), "dro-1": ("group_dro", 1.0)}
   runs = []
   for method_name, (method, eta_q) in methods.items():
-    for schedule_name, (schedule, rate) in named.items():
-      runs.append(run(f"{method_name}/{schedule_name}", schedule, method, eta_q, rate))
+    for schedule_name, schedule in named.items():
+      runs.append(run(f"{method_name}/{schedule_name}", schedule, method, eta_q))
   for method_name in ("erm", "dro-0.1"):
     method, eta_q = methods[method_name]
-    for schedule_name, (schedule, rate) in named.items():
-      runs.append(run(f"{method_name}/{schedule_name}/adamw", schedule, method, eta_q, rate,
-                      ADAMW))
+    for schedule_name, schedule in named.items():
+      runs.append(run(f"{method_name}/{schedule_name}/adamw", schedule, method, eta_q,
+                      optimizer=ADAMW))
     for schedule_name in ("constant-1e-2", "warmup+cosine"):
-      schedule, rate = named[schedule_name]
-      runs.append(run(f"{method_name}/{schedule_name}/l2-0.1", schedule, method, eta_q, rate,
-                      sgd(0.1)))
+      runs.append(run(f"{method_name}/{schedule_name}/l2-0.1", named[schedule_name], method,
+                      eta_q, optimizer=sgd(0.1)))
   return tuple(runs)
 
 

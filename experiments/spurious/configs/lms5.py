@@ -15,15 +15,12 @@ _EPOCHS, _STEPS_PER_EPOCH = 100, 32
 
 
 def get_config() -> Config:
-  grid = schedules(_EPOCHS, _STEPS_PER_EPOCH)
-  named = {"constant-1e-3": (grid["constant"], 1e-3), "constant-1e-2": (grid["constant"], 1e-2),
-           "warmup+cosine": (grid["warmup+cosine"], None), "3phase": (grid["3phase"], None),
-           "warmup+3phase": (grid["warmup+3phase"], None)}
+  named = schedules(_EPOCHS, _STEPS_PER_EPOCH)
   runs = []
   for optimizer in (None, {"type": "adamw", "weight_decay": 1e-4}):
-    for name, (schedule, rate) in named.items():
+    for name, schedule in named.items():
       suffix = "/adamw" if optimizer else ""
-      runs.append(run(f"erm/{name}{suffix}", schedule, learning_rate=rate, optimizer=optimizer))
+      runs.append(run(f"erm/{name}{suffix}", schedule, optimizer=optimizer))
   return Config(
       dataset="lms5", lms5_points=2000, width=256, batch_size=64,
       total_steps=_EPOCHS * _STEPS_PER_EPOCH, eval_every=5 * _STEPS_PER_EPOCH,

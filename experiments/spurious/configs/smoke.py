@@ -11,6 +11,6 @@ def get_config() -> Config:
   return Config(
       dataset="digits", width=64, batch_size=64, total_steps=_EPOCHS * _STEPS_PER_EPOCH,
       eval_every=_STEPS_PER_EPOCH, checkpoint_every=0, seeds=(0,),
-      runs=(run("erm/constant", grid["constant"], learning_rate=1e-2),
-            run("dro/constant", grid["constant"], "group_dro", 0.1, learning_rate=1e-2),
+      runs=(run("erm/constant", grid["constant-1e-2"]),
+            run("dro/constant", grid["constant-1e-2"], "group_dro", 0.1),
             run("dro/3phase", grid["3phase"], "group_dro", 1.0)))
