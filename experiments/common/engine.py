@@ -108,16 +108,14 @@ def _is_number(x: Any) -> bool:
 
 
 def _resolve(config, run: dict, where: str):
-  """The run's schedule (resolved), optimizer entries and peak keyword."""
+  """The run's schedule, resolved and built with its concrete values (which checks them), and
+  its learning rate."""
   learning_rate = run.get("learning_rate", config.learning_rate)
   try:
     resolved = jaxsched.resolve_config(run["schedule"], learning_rate=learning_rate)
-    resolved.build()  # validates the concrete values now
+    return resolved, resolved.build(), learning_rate
   except (ValueError, TypeError) as e:
     raise ValueError(f"{where}.schedule: {e}") from None
-  entries = tuple(run.get("optimizer", config.optimizer))
-  peak_key = resolved.rate_keyword
-  return resolved, entries, peak_key, learning_rate
 
 
 def _run_fields(config, spec: dict) -> dict:
@@ -132,16 +130,18 @@ def group_runs(config) -> list:
   buckets: dict = {}
   for i, spec in enumerate(config.runs):
     where = f"runs[{i}]"
-    resolved, entries, peak_key, learning_rate = _resolve(config, spec, where)
+    resolved, schedule, learning_rate = _resolve(config, spec, where)
+    entries = tuple(spec.get("optimizer", config.optimizer))
+    peak_key = resolved.rate_keyword
+    traced = optim.traceable_numbers(entries)
     numbers = {f"schedule.{k}": v for k, v in resolved.kwargs.items() if _is_number(v)}
-    numbers.update({f"optimizer.{j}.{k}": v
-                    for (j, k), v in optim.traceable_numbers(entries).items()})
+    numbers.update({f"optimizer.{j}.{k}": v for (j, k), v in traced.items()})
     peak = resolved.kwargs.get(peak_key, learning_rate) if peak_key else learning_rate
-    opt = optim.build(entries, resolved.build(), peak, where=f"{where}.optimizer")
+    opt = optim.build(entries, schedule, peak, where=f"{where}.optimizer")
     static_schedule = {k: ("#" if _is_number(v) else spec["schedule"].get(k, repr(v)))
                        for k, v in resolved.kwargs.items()}
-    static_optimizer = [{k: ("#" if (j, k) in optim.traceable_numbers(entries) else v)
-                         for k, v in e.items()} for j, e in enumerate(entries)]
+    static_optimizer = [{k: ("#" if (j, k) in traced else v) for k, v in e.items()}
+                        for j, e in enumerate(entries)]
     fields = _run_fields(config, spec)
     key = json.dumps([resolved.type, static_schedule, static_optimizer, peak_key is None and peak,
                       fields], sort_keys=True, default=repr)
