@@ -25,8 +25,10 @@ from experiments.common import sharding
 from experiments.lm_warmup import configs
 from experiments.lm_warmup import train
 
-SETTINGS = {"full": {"widths": (32, 64, 128), "steps": 20, "repeats": 5, "sweep": (7,)},
-            "quick": {"widths": (32,), "steps": 2, "repeats": 1, "sweep": (2,)}}
+SETTINGS = {
+  "full": {"widths": (32, 64, 128), "steps": 20, "repeats": 5, "sweep": (7,)},
+  "quick": {"widths": (32,), "steps": 2, "repeats": 1, "sweep": (2,)},
+}
 LRS = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
 
 
@@ -34,9 +36,16 @@ class JaxProgram:
   """One group of the study: ``len(lrs)`` runs of one model shape."""
 
   def __init__(self, width: int, steps: int, lrs):
-    self.config = config_lib.replace(configs.get("cpu"), {
-        "total_steps": steps, "eval_every": steps, "checkpoint_every": 0, "seeds": (0,),
-        "runs": tuple(configs.grid(lrs, (0,), steps, width=width))})
+    self.config = config_lib.replace(
+      configs.get("cpu"),
+      {
+        "total_steps": steps,
+        "eval_every": steps,
+        "checkpoint_every": 0,
+        "seeds": (0,),
+        "runs": tuple(configs.grid(lrs, (0,), steps, width=width)),
+      },
+    )
     self.mesh = sharding.make_mesh()
     with jax.set_mesh(self.mesh):
       (self.group,) = engine.group_runs(self.config)
@@ -52,13 +61,16 @@ class JaxProgram:
       return self.programs.train(self.state, self.numbers, self.batches)
 
   def singles(self):
-    take = lambda tree, i: jax.tree.map(lambda x: x[i:i + 1], tree)
-    runs = [(take(self.state, i), take(self.numbers, i), take(self.batches, i))
-            for i in range(len(self.group.runs))]
+    take = lambda tree, i: jax.tree.map(lambda x: x[i : i + 1], tree)
+    runs = [
+      (take(self.state, i), take(self.numbers, i), take(self.batches, i))
+      for i in range(len(self.group.runs))
+    ]
 
     def call():
       with jax.set_mesh(self.mesh):
         return [self.programs.train(*args) for args in runs]
+
     return call
 
   def params(self) -> dict:
@@ -69,6 +81,7 @@ def torch_twin(config, params: dict):
   """The transformer in PyTorch with the JAX parameters."""
   import torch  # pylint: disable=import-outside-toplevel
   from torch import nn  # pylint: disable=import-outside-toplevel
+
   t = lambda x: nn.Parameter(torch.tensor(np.ascontiguousarray(x), dtype=torch.float32))
   heads = config.heads
 
@@ -92,12 +105,14 @@ def torch_twin(config, params: dict):
       self.blocks = nn.ParameterList()
       self.names = []
       for i, block in params["blocks"].items():
-        for name, value in (("ln1", block["norm_attn"]["scale"]),
-                            ("qkv", block["attn"]["qkv"]["kernel"]),
-                            ("out", block["attn"]["out"]["kernel"]),
-                            ("ln2", block["norm_mlp"]["scale"]),
-                            ("mlp_in", block["mlp_in"]["kernel"]),
-                            ("mlp_out", block["mlp_out"]["kernel"])):
+        for name, value in (
+          ("ln1", block["norm_attn"]["scale"]),
+          ("qkv", block["attn"]["qkv"]["kernel"]),
+          ("out", block["attn"]["out"]["kernel"]),
+          ("ln2", block["norm_mlp"]["scale"]),
+          ("mlp_in", block["mlp_in"]["kernel"]),
+          ("mlp_out", block["mlp_out"]["kernel"]),
+        ):
           self.blocks.append(t(value))
           self.names.append((i, name))
       self.norm = t(params["norm"]["scale"])
@@ -124,30 +139,36 @@ def torch_twin(config, params: dict):
 def torch_trainer(model, tokens: np.ndarray, lr: float):
   """``len(tokens)`` clipped AdamW steps per call, one batch of windows each (eager)."""
   import torch  # pylint: disable=import-outside-toplevel
+
   batches = torch.as_tensor(tokens).long()
-  opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), eps=1e-8,
-                          weight_decay=1e-4)
+  opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), eps=1e-8, weight_decay=1e-4)
 
   def run():
     for batch in batches:
       opt.zero_grad(set_to_none=True)
       logits = model(batch[:, :-1])
-      loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                               batch[:, 1:].reshape(-1))
+      loss = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1)
+      )
       loss.backward()
       torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
       opt.step()
     return loss.detach()
+
   return run
 
 
 def _first_loss(model, tokens) -> float:
   import torch  # pylint: disable=import-outside-toplevel
+
   batch = torch.as_tensor(tokens[0]).long()
   with torch.no_grad():
     logits = model(batch[:, :-1])
-    return float(torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                                   batch[:, 1:].reshape(-1)))
+    return float(
+      torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1)
+      )
+    )
 
 
 def run(quick: bool) -> list:
@@ -157,27 +178,48 @@ def run(quick: bool) -> list:
   for width in settings["widths"]:
     prog = JaxProgram(width, steps, (1e-3,))
     twin = torch_twin(prog.group.config, prog.params())
-    jax_loss = float(prog.programs.train(prog.state, prog.numbers,
-                                         jax.tree.map(lambda x: x[:, :1], prog.batches))[1][
-                                             "batch_loss"][0, 0])
+    jax_loss = float(
+      prog.programs.train(prog.state, prog.numbers, jax.tree.map(lambda x: x[:, :1], prog.batches))[
+        1
+      ]["batch_loss"][0, 0]
+    )
     torch_loss = _first_loss(twin, prog.tokens)  # before the timed calls train the twin
-    t = timing.alternate({"jax": prog.train_all, "torch": torch_trainer(twin, prog.tokens, 1e-3)},
-                         repeats=repeats)
-    work = (f"{steps} AdamW steps per call, width {width}, depth {prog.config.depth}, context "
-            f"{prog.config.context}, batch {prog.config.batch_size}")
-    entries.append(timing.entry(
-        "lm_step", f"width{width}/jax_vs_torch_eager", ours="the study's engine.programs(...).train",
-        baseline="PyTorch eager twin", ours_t=t["jax"], baseline_t=t["torch"], work=work,
+    t = timing.alternate(
+      {"jax": prog.train_all, "torch": torch_trainer(twin, prog.tokens, 1e-3)}, repeats=repeats
+    )
+    work = (
+      f"{steps} AdamW steps per call, width {width}, depth {prog.config.depth}, context "
+      f"{prog.config.context}, batch {prog.config.batch_size}"
+    )
+    entries.append(
+      timing.entry(
+        "lm_step",
+        f"width{width}/jax_vs_torch_eager",
+        ours="the study's engine.programs(...).train",
+        baseline="PyTorch eager twin",
+        ours_t=t["jax"],
+        baseline_t=t["torch"],
+        work=work,
         initial_loss={"jax": jax_loss, "torch": torch_loss},
-        steps_per_s={"ours": steps / t["jax"].median_s, "baseline": steps / t["torch"].median_s}))
+        steps_per_s={"ours": steps / t["jax"].median_s, "baseline": steps / t["torch"].median_s},
+      )
+    )
     for runs in settings["sweep"]:
       sweep = JaxProgram(width, steps, LRS[:runs])
-      t = timing.alternate({"vmap": sweep.train_all, "sequential": sweep.singles()},
-                           repeats=repeats)
-      entries.append(timing.entry(
-          "lm_step", f"width{width}/vmap{runs}_vs_sequential", ours=f"jax.vmap over {runs} LRs",
-          baseline=f"{runs} calls of the same program on one run each", ours_t=t["vmap"],
-          baseline_t=t["sequential"], work=f"{runs} runs x {steps} steps per call ({work})"))
+      t = timing.alternate(
+        {"vmap": sweep.train_all, "sequential": sweep.singles()}, repeats=repeats
+      )
+      entries.append(
+        timing.entry(
+          "lm_step",
+          f"width{width}/vmap{runs}_vs_sequential",
+          ours=f"jax.vmap over {runs} LRs",
+          baseline=f"{runs} calls of the same program on one run each",
+          ours_t=t["vmap"],
+          baseline_t=t["sequential"],
+          work=f"{runs} runs x {steps} steps per call ({work})",
+        )
+      )
   return entries
 
 

@@ -28,12 +28,12 @@ from benchmarks import schedules
 from benchmarks import train_step
 
 SECTIONS = {
-    "schedules": schedules.run_optax,
-    "torch_schedulers": schedules.run_torch,
-    "train_step": train_step.run,
-    "grokking_step": grokking_step.run,
-    "lr_find": lr_find.run,
-    "lm_step": lm_step.run,
+  "schedules": schedules.run_optax,
+  "torch_schedulers": schedules.run_torch,
+  "train_step": train_step.run,
+  "grokking_step": grokking_step.run,
+  "lr_find": lr_find.run,
+  "lm_step": lm_step.run,
 }
 
 
@@ -53,23 +53,29 @@ def header(argv: list) -> dict:
   import jaxlib  # pylint: disable=import-outside-toplevel
   import optax  # pylint: disable=import-outside-toplevel
   import torch  # pylint: disable=import-outside-toplevel
+
   return {
-      "command": " ".join(["python", "-m", "benchmarks.run", *argv]),
-      "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-      "versions": {"python": platform.python_version(), "jax": jax.__version__,
-                   "jaxlib": jaxlib.__version__, "optax": optax.__version__,
-                   "flax": flax.__version__, "torch": torch.__version__},
-      "device": {
-          "jax_devices": [str(d) for d in jax.devices()],
-          "jax_backend": jax.default_backend(),
-          "platform": platform.platform(),
-          "cpu_model": _cpu_model(),
-          "cpu_count": os.cpu_count(),
-          "cpus_available": len(os.sched_getaffinity(0)),
-          "torch_threads": torch.get_num_threads(),
-      },
-      "env": {k: os.environ.get(k) for k in ("XLA_FLAGS", "OMP_NUM_THREADS", "JAX_PLATFORMS")},
-      "load_average_start": list(os.getloadavg()),
+    "command": " ".join(["python", "-m", "benchmarks.run", *argv]),
+    "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    "versions": {
+      "python": platform.python_version(),
+      "jax": jax.__version__,
+      "jaxlib": jaxlib.__version__,
+      "optax": optax.__version__,
+      "flax": flax.__version__,
+      "torch": torch.__version__,
+    },
+    "device": {
+      "jax_devices": [str(d) for d in jax.devices()],
+      "jax_backend": jax.default_backend(),
+      "platform": platform.platform(),
+      "cpu_model": _cpu_model(),
+      "cpu_count": os.cpu_count(),
+      "cpus_available": len(os.sched_getaffinity(0)),
+      "torch_threads": torch.get_num_threads(),
+    },
+    "env": {k: os.environ.get(k) for k in ("XLA_FLAGS", "OMP_NUM_THREADS", "JAX_PLATFORMS")},
+    "load_average_start": list(os.getloadavg()),
   }
 
 
@@ -79,32 +85,43 @@ def _fmt(x, spec: str = ".3g") -> str:
 
 def table(entries: list) -> str:
   """A Markdown table: one row per entry."""
-  rows = ["| benchmark | ours | baseline | ours s | baseline s | ratio | speedup | "
-          "compile ours / baseline s | target | met |",
-          "|---|---|---|---|---|---|---|---|---|---|"]
+  rows = [
+    "| benchmark | ours | baseline | ours s | baseline s | ratio | speedup | "
+    "compile ours / baseline s | target | met |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+  ]
   for e in entries:
     met = e.get("target_met")
     met = "-" if "target" not in e else ("?" if met is None else ("yes" if met else "NO"))
     baseline = e["baseline"] + (f" (error: {e['error']})" if "error" in e else "")
     comp = e["compile"]
     rows.append(
-        f"| {e['name']} | {e['ours']} | {baseline} | {_fmt(e['timings']['ours_s'])} | "
-        f"{_fmt(e['timings']['baseline_s'])} | {_fmt(e['ratio'])} | {_fmt(e['speedup'])} | "
-        f"{_fmt(comp['ours_s'], '.2f')} / {_fmt(comp['baseline_s'], '.2f')} | "
-        f"{e.get('target', '-')} | {met} |")
+      f"| {e['name']} | {e['ours']} | {baseline} | {_fmt(e['timings']['ours_s'])} | "
+      f"{_fmt(e['timings']['baseline_s'])} | {_fmt(e['ratio'])} | {_fmt(e['speedup'])} | "
+      f"{_fmt(comp['ours_s'], '.2f')} / {_fmt(comp['baseline_s'], '.2f')} | "
+      f"{e.get('target', '-')} | {met} |"
+    )
   return "\n".join(rows)
 
 
 def main(argv=None) -> int:
   argv = sys.argv[1:] if argv is None else argv
-  parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
+  parser = argparse.ArgumentParser(
+    prog="python -m benchmarks.run", description=__doc__.split("\n")[0]
+  )
   parser.add_argument("--quick", action="store_true", help="tiny sizes, 1-2 repeats (smoke test)")
   parser.add_argument("--json", default="benchmarks/results.json", help="where to write the JSON")
-  parser.add_argument("--only", nargs="+", choices=sorted(SECTIONS), metavar="SECTION",
-                      help=f"run only these sections: {', '.join(SECTIONS)}")
+  parser.add_argument(
+    "--only",
+    nargs="+",
+    choices=sorted(SECTIONS),
+    metavar="SECTION",
+    help=f"run only these sections: {', '.join(SECTIONS)}",
+  )
   args = parser.parse_args(argv)
 
   import torch  # pylint: disable=import-outside-toplevel
+
   torch.set_num_threads(os.cpu_count() or 1)
   result = {"header": header(argv), "quick": args.quick, "entries": [], "sections": {}}
   began = time.perf_counter()
@@ -117,10 +134,12 @@ def main(argv=None) -> int:
   result["header"]["seconds_total"] = time.perf_counter() - began
   result["header"]["load_average_end"] = list(os.getloadavg())
   print(table(result["entries"]))
-  print(f"\nratio = ours_s / baseline_s (< 1: ours faster); speedup = 1 / ratio. "
-        f"{result['header']['seconds_total']:.0f} s; load average "
-        f"{result['header']['load_average_start'][0]:.2f} -> "
-        f"{result['header']['load_average_end'][0]:.2f}")
+  print(
+    f"\nratio = ours_s / baseline_s (< 1: ours faster); speedup = 1 / ratio. "
+    f"{result['header']['seconds_total']:.0f} s; load average "
+    f"{result['header']['load_average_start'][0]:.2f} -> "
+    f"{result['header']['load_average_end'][0]:.2f}"
+  )
   path = pathlib.Path(args.json)
   path.parent.mkdir(parents=True, exist_ok=True)
   path.write_text(json.dumps(result, indent=2, default=float))

@@ -2,11 +2,12 @@
 
 ``alternate`` warms every side up first (the first call traces and compiles),
 then times the sides in turn in this one process, A B, B A, A B, ... (the
-first side rotates each repeat), blocking on every call's result. The median of the repeats is the number reported. JAX
-compile time is read from JAX's own monitoring events (trace, lowering and
-backend compile durations) during the warm-up, so it is reported apart from
-the steady-state time; events seen during the timed calls are kept per sample
-(they should be zero; ``lr_find`` recompiles on every call and subtracts them).
+first side rotates each repeat), blocking on every call's result. The median
+of the repeats is the number reported. JAX compile time is read from JAX's
+own monitoring events (trace, lowering and backend compile durations) during
+the warm-up, so it is reported apart from the steady-state time; events seen
+during the timed calls are kept per sample (they should be zero; ``lr_find``
+recompiles on every call and subtracts them).
 """
 
 import gc
@@ -19,9 +20,9 @@ import jax
 from jax import monitoring
 
 _COMPILE_EVENTS = (
-    "/jax/core/compile/jaxpr_trace_duration",
-    "/jax/core/compile/jaxpr_to_mlir_module_duration",
-    "/jax/core/compile/backend_compile_duration",
+  "/jax/core/compile/jaxpr_trace_duration",
+  "/jax/core/compile/jaxpr_to_mlir_module_duration",
+  "/jax/core/compile/backend_compile_duration",
 )
 _compile_seconds = [0.0]  # running total of JAX trace + lower + compile time in this process
 
@@ -49,6 +50,7 @@ def block(out: Any) -> Any:
 
 class Timing(NamedTuple):
   """One side's measurements, in seconds per call."""
+
   median_s: float
   times_s: list  # one per repeat: mean over `number` calls
   first_call_s: float  # the first warm-up call: trace + compile + one run
@@ -85,7 +87,7 @@ def alternate(sides: dict, *, repeats: int, number: int = 1, warmup: int = 1) ->
     gc.collect()
     # Rotate who goes first each repeat (A B, B A, A B, ...; A B C, B C A, ...) so that
     # no side always runs right after the collection or after the same neighbour.
-    for name in names[r % len(names):] + names[:r % len(names)]:
+    for name in names[r % len(names) :] + names[: r % len(names)]:
       fn = sides[name]
       before = compile_seconds()
       start = time.perf_counter()
@@ -93,19 +95,34 @@ def alternate(sides: dict, *, repeats: int, number: int = 1, warmup: int = 1) ->
         block(fn())
       times[name].append((time.perf_counter() - start) / number)
       in_timed[name].append((compile_seconds() - before) / number)
-  return {name: Timing(statistics.median(times[name]), times[name], first[name], compiled[name],
-                       in_timed[name]) for name in sides}
+  return {
+    name: Timing(
+      statistics.median(times[name]), times[name], first[name], compiled[name], in_timed[name]
+    )
+    for name in sides
+  }
 
 
 def _finite_positive(x: Optional[float]) -> bool:
   return x is not None and math.isfinite(x) and x > 0
 
 
-def entry(section: str, name: str, *, ours: str, baseline: str, ours_t: Timing,
-          baseline_t: Optional[Timing], work: str, target: Optional[tuple] = None,
-          ours_s: Optional[float] = None, baseline_s: Optional[float] = None,
-          baseline_compile_s: Optional[float] = None, error: Optional[str] = None,
-          **extra: Any) -> dict:
+def entry(
+  section: str,
+  name: str,
+  *,
+  ours: str,
+  baseline: str,
+  ours_t: Timing,
+  baseline_t: Optional[Timing],
+  work: str,
+  target: Optional[tuple] = None,
+  ours_s: Optional[float] = None,
+  baseline_s: Optional[float] = None,
+  baseline_compile_s: Optional[float] = None,
+  error: Optional[str] = None,
+  **extra: Any,
+) -> dict:
   """One benchmark's JSON record.
 
   ``ratio`` is always ours_s / baseline_s (below 1: ours is faster) and
@@ -118,27 +135,30 @@ def entry(section: str, name: str, *, ours: str, baseline: str, ours_t: Timing,
     baseline_s = baseline_t.median_s
   ratio = ours_s / baseline_s if _finite_positive(ours_s) and _finite_positive(baseline_s) else None
   record = {
-      "section": section,
-      "name": name,
-      "ours": ours,
-      "baseline": baseline,
-      "work": work,
-      "timings": {
-          "ours_s": ours_s,
-          "baseline_s": baseline_s,
-          "ours_repeats_s": ours_t.times_s,
-          "baseline_repeats_s": baseline_t.times_s if baseline_t else None,
-      },
-      "compile": {
-          "ours_s": ours_t.jax_compile_s,
-          "ours_first_call_s": ours_t.first_call_s,
-          "baseline_s": (baseline_compile_s if baseline_compile_s is not None
-                         else (baseline_t.jax_compile_s if baseline_t else None)),
-          "baseline_first_call_s": baseline_t.first_call_s if baseline_t else None,
-      },
-      "ratio": ratio,
-      "ratio_is": "ours_s / baseline_s (< 1: ours faster)",
-      "speedup": 1.0 / ratio if ratio else None,
+    "section": section,
+    "name": name,
+    "ours": ours,
+    "baseline": baseline,
+    "work": work,
+    "timings": {
+      "ours_s": ours_s,
+      "baseline_s": baseline_s,
+      "ours_repeats_s": ours_t.times_s,
+      "baseline_repeats_s": baseline_t.times_s if baseline_t else None,
+    },
+    "compile": {
+      "ours_s": ours_t.jax_compile_s,
+      "ours_first_call_s": ours_t.first_call_s,
+      "baseline_s": (
+        baseline_compile_s
+        if baseline_compile_s is not None
+        else (baseline_t.jax_compile_s if baseline_t else None)
+      ),
+      "baseline_first_call_s": baseline_t.first_call_s if baseline_t else None,
+    },
+    "ratio": ratio,
+    "ratio_is": "ours_s / baseline_s (< 1: ours faster)",
+    "speedup": 1.0 / ratio if ratio else None,
   }
   if target is not None:
     metric, op, value = target

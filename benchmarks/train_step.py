@@ -20,8 +20,9 @@ LR = 1e-3
 def _mlp_init(key, sizes):
   params = []
   for k, (n_in, n_out) in zip(jax.random.split(key, len(sizes) - 1), zip(sizes[:-1], sizes[1:])):
-    params.append({"w": jax.random.normal(k, (n_in, n_out)) / jnp.sqrt(n_in),
-                   "b": jnp.zeros((n_out,))})
+    params.append(
+      {"w": jax.random.normal(k, (n_in, n_out)) / jnp.sqrt(n_in), "b": jnp.zeros((n_out,))}
+    )
   return params
 
 
@@ -36,16 +37,19 @@ def _mlp_loss(params, x_BxI, y_B):
 def optimizers(total_steps: int) -> dict:
   """name -> (optimizer, description). Every one is a chain taking ``value=``."""
   return {
-      "constant": (optax.chain(optax.adam(LR)), "optax.adam(1e-3)"),
-      "warmup_cosine": (
-          optax.chain(optax.adam(jaxsched.warmup_cosine(LR, total_steps // 10, total_steps))),
-          "optax.adam(jaxsched.warmup_cosine(...))"),
-      "jaxsched_plateau": (
-          optax.chain(optax.adam(LR), jaxsched.reduce_on_plateau(factor=0.5, patience=10)),
-          "chain(adam, jaxsched.reduce_on_plateau)"),
-      "optax_plateau": (
-          optax.chain(optax.adam(LR), optax.contrib.reduce_on_plateau(factor=0.5, patience=10)),
-          "chain(adam, optax.contrib.reduce_on_plateau)"),
+    "constant": (optax.chain(optax.adam(LR)), "optax.adam(1e-3)"),
+    "warmup_cosine": (
+      optax.chain(optax.adam(jaxsched.warmup_cosine(LR, total_steps // 10, total_steps))),
+      "optax.adam(jaxsched.warmup_cosine(...))",
+    ),
+    "jaxsched_plateau": (
+      optax.chain(optax.adam(LR), jaxsched.reduce_on_plateau(factor=0.5, patience=10)),
+      "chain(adam, jaxsched.reduce_on_plateau)",
+    ),
+    "optax_plateau": (
+      optax.chain(optax.adam(LR), optax.contrib.reduce_on_plateau(factor=0.5, patience=10)),
+      "chain(adam, optax.contrib.reduce_on_plateau)",
+    ),
   }
 
 
@@ -57,8 +61,10 @@ def _scanned(tx, steps):
       loss, grads = jax.value_and_grad(_mlp_loss)(params, x, y)
       updates, opt_state = tx.update(grads, opt_state, params, value=loss)
       return (optax.apply_updates(params, updates), opt_state), loss
+
     (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), None, length=steps)
     return params, opt_state, losses
+
   return run
 
 
@@ -74,20 +80,40 @@ def run(quick: bool) -> list:
   sides = {}
   for name, (tx, _) in txs.items():
     fn, opt_state = _scanned(tx, steps), tx.init(params)
-    sides[name] = (lambda fn=fn, opt_state=opt_state: fn(params, opt_state, x, y))
+    sides[name] = lambda fn=fn, opt_state=opt_state: fn(params, opt_state, x, y)
   t = timing.alternate(sides, repeats=repeats, number=1, warmup=2)
-  work = (f"{steps} Adam steps of an MLP {'-'.join(map(str, sizes))} (batch {batch}) "
-          "in one lax.scan per call")
+  work = (
+    f"{steps} Adam steps of an MLP {'-'.join(map(str, sizes))} (batch {batch}) "
+    "in one lax.scan per call"
+  )
   entries = []
-  for name, target in (("warmup_cosine", ("ratio", "<=", 1.05)),
-                       ("jaxsched_plateau", None), ("optax_plateau", None)):
-    entries.append(timing.entry(
-        "train_step", f"adam_step/{name}_vs_constant", ours=txs[name][1],
-        baseline=txs["constant"][1], ours_t=t[name], baseline_t=t["constant"], work=work,
-        target=target))
-  entries.append(timing.entry(
-      "train_step", "adam_step/jaxsched_plateau_vs_optax_plateau",
-      ours=txs["jaxsched_plateau"][1], baseline=txs["optax_plateau"][1],
-      ours_t=t["jaxsched_plateau"], baseline_t=t["optax_plateau"], work=work,
-      target=("ratio", "<=", 1.0)))
+  for name, target in (
+    ("warmup_cosine", ("ratio", "<=", 1.05)),
+    ("jaxsched_plateau", None),
+    ("optax_plateau", None),
+  ):
+    entries.append(
+      timing.entry(
+        "train_step",
+        f"adam_step/{name}_vs_constant",
+        ours=txs[name][1],
+        baseline=txs["constant"][1],
+        ours_t=t[name],
+        baseline_t=t["constant"],
+        work=work,
+        target=target,
+      )
+    )
+  entries.append(
+    timing.entry(
+      "train_step",
+      "adam_step/jaxsched_plateau_vs_optax_plateau",
+      ours=txs["jaxsched_plateau"][1],
+      baseline=txs["optax_plateau"][1],
+      ours_t=t["jaxsched_plateau"],
+      baseline_t=t["optax_plateau"],
+      work=work,
+      target=("ratio", "<=", 1.0),
+    )
+  )
   return entries

@@ -21,12 +21,13 @@ improvement (it never becomes the best value), so a diverging run still
 decays; :func:`phase_transition` skips it as if ``observe`` were False.
 """
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional, TypeVar
 
 import chex
 import jax
 import jax.numpy as jnp
 import optax
+from jax.typing import ArrayLike
 
 from jaxsched import _common as c
 
@@ -48,7 +49,10 @@ def _apply_scale(updates: optax.Updates, scale: jax.Array) -> optax.Updates:
   return jax.tree.map(lambda u: u * scale.astype(u.dtype), updates)
 
 
-def _select(take_new: jax.Array, new: NamedTuple, old: NamedTuple) -> NamedTuple:
+_State = TypeVar("_State", bound=NamedTuple)
+
+
+def _select(take_new: jax.Array, new: _State, old: _State) -> _State:
   """Field by field ``new if take_new else old``."""
   return jax.tree.map(lambda a, b: jnp.where(take_new, a, b), new, old)
 
@@ -59,6 +63,7 @@ def _saturating_increment(x: jax.Array) -> jax.Array:
 
 class ReduceOnPlateauState(NamedTuple):
   """State of :func:`reduce_on_plateau`. Field names are a checkpoint format."""
+
   plateau_scale: jax.Array  # shape=(), dtype=float32
   plateau_best: jax.Array  # shape=(), dtype=float32
   plateau_bad_count: jax.Array  # shape=(), dtype=int32
@@ -67,10 +72,17 @@ class ReduceOnPlateauState(NamedTuple):
   plateau_accumulated_count: jax.Array  # shape=(), dtype=int32
 
 
-def reduce_on_plateau(factor: float = 0.1, patience: int = 10, threshold: float = 1e-4,
-                      threshold_mode: str = "rel", cooldown: int = 0, min_scale: float = 0.0,
-                      mode: str = "min", eps: float = 1e-8,
-                      accumulation_size: int = 1) -> optax.GradientTransformationExtraArgs:
+def reduce_on_plateau(
+  factor: float = 0.1,
+  patience: int = 10,
+  threshold: float = 1e-4,
+  threshold_mode: str = "rel",
+  cooldown: int = 0,
+  min_scale: float = 0.0,
+  mode: str = "min",
+  eps: float = 1e-8,
+  accumulation_size: int = 1,
+) -> optax.GradientTransformationExtraArgs:
   """Scales updates down by ``factor`` when the metric stops improving.
 
   An observation ``v`` improves on the best ``b`` when
@@ -145,12 +157,13 @@ def reduce_on_plateau(factor: float = 0.1, patience: int = 10, threshold: float 
   def init_fn(params):
     del params
     return ReduceOnPlateauState(
-        plateau_scale=jnp.ones((), jnp.float32),
-        plateau_best=jnp.asarray(sign * jnp.inf, jnp.float32),
-        plateau_bad_count=jnp.zeros((), jnp.int32),
-        plateau_cooldown_count=jnp.zeros((), jnp.int32),
-        plateau_accumulated_value=jnp.zeros((), jnp.float32),
-        plateau_accumulated_count=jnp.zeros((), jnp.int32))
+      plateau_scale=jnp.ones((), jnp.float32),
+      plateau_best=jnp.asarray(sign * jnp.inf, jnp.float32),
+      plateau_bad_count=jnp.zeros((), jnp.int32),
+      plateau_cooldown_count=jnp.zeros((), jnp.int32),
+      plateau_accumulated_value=jnp.zeros((), jnp.float32),
+      plateau_accumulated_count=jnp.zeros((), jnp.int32),
+    )
 
   def observe_fn(state, v):
     better = jnp.isfinite(v) & is_better(v, state.plateau_best)
@@ -161,12 +174,13 @@ def reduce_on_plateau(factor: float = 0.1, patience: int = 10, threshold: float 
     bad = jnp.where(in_cooldown, 0, bad)
     reduce = bad > patience
     lowered = jnp.maximum(state.plateau_scale * factor, min_scale)
-    scale = jnp.where(reduce & (state.plateau_scale - lowered > eps), lowered,
-                      state.plateau_scale)
+    scale = jnp.where(reduce & (state.plateau_scale - lowered > eps), lowered, state.plateau_scale)
     return state._replace(
-        plateau_scale=scale.astype(jnp.float32), plateau_best=best,
-        plateau_bad_count=jnp.where(reduce, 0, bad).astype(jnp.int32),
-        plateau_cooldown_count=jnp.where(reduce, cooldown, cool).astype(jnp.int32))
+      plateau_scale=scale.astype(jnp.float32),
+      plateau_best=best,
+      plateau_bad_count=jnp.where(reduce, 0, bad).astype(jnp.int32),
+      plateau_cooldown_count=jnp.where(reduce, cooldown, cool).astype(jnp.int32),
+    )
 
   def update_fn(updates, state, params=None, *, value, observe=True, **extra_args):
     del params, extra_args
@@ -176,8 +190,9 @@ def reduce_on_plateau(factor: float = 0.1, patience: int = 10, threshold: float 
     n = state.plateau_accumulated_count + 1
     complete = n >= accumulation_size
     accumulated = state._replace(
-        plateau_accumulated_value=jnp.where(complete, 0.0, total).astype(jnp.float32),
-        plateau_accumulated_count=jnp.where(complete, 0, n).astype(jnp.int32))
+      plateau_accumulated_value=jnp.where(complete, 0.0, total).astype(jnp.float32),
+      plateau_accumulated_count=jnp.where(complete, 0, n).astype(jnp.int32),
+    )
     observed = observe_fn(accumulated, total / accumulation_size)
     new_state = _select(observe, _select(complete, observed, accumulated), state)
     return _apply_scale(updates, new_state.plateau_scale), new_state
@@ -187,15 +202,19 @@ def reduce_on_plateau(factor: float = 0.1, patience: int = 10, threshold: float 
 
 class AdaptiveStepDecayState(NamedTuple):
   """State of :func:`adaptive_step_decay`. Field names are a checkpoint format."""
+
   step_decay_scale: jax.Array  # shape=(), dtype=float32
   step_decay_best: jax.Array  # shape=(), dtype=float32
   step_decay_wait: jax.Array  # shape=(), dtype=int32
   step_decay_cooldown: jax.Array  # shape=(), dtype=int32
 
 
-def adaptive_step_decay(decay_factor: float = 0.1, patience: int = 1000,
-                        min_improvement: float = 1e-4,
-                        cooldown: int = 500) -> optax.GradientTransformationExtraArgs:
+def adaptive_step_decay(
+  decay_factor: float = 0.1,
+  patience: int = 1000,
+  min_improvement: float = 1e-4,
+  cooldown: int = 500,
+) -> optax.GradientTransformationExtraArgs:
   """Seed 000's adaptive step decay: decay after ``patience`` stale observations.
 
   For each observation ``v`` outside a cooldown: ``v < best - min_improvement``
@@ -241,21 +260,24 @@ def adaptive_step_decay(decay_factor: float = 0.1, patience: int = 1000,
   def init_fn(params):
     del params
     return AdaptiveStepDecayState(
-        step_decay_scale=jnp.ones((), jnp.float32),
-        step_decay_best=jnp.asarray(jnp.inf, jnp.float32),
-        step_decay_wait=jnp.zeros((), jnp.int32),
-        step_decay_cooldown=jnp.zeros((), jnp.int32))
+      step_decay_scale=jnp.ones((), jnp.float32),
+      step_decay_best=jnp.asarray(jnp.inf, jnp.float32),
+      step_decay_wait=jnp.zeros((), jnp.int32),
+      step_decay_cooldown=jnp.zeros((), jnp.int32),
+    )
 
   def observe_fn(state, v):
     improved = jnp.isfinite(v) & (v < state.step_decay_best - min_improvement)
     wait = jnp.where(improved, 0, _saturating_increment(state.step_decay_wait))
     decay = wait >= patience
     compared = AdaptiveStepDecayState(
-        step_decay_scale=jnp.where(decay, state.step_decay_scale * decay_factor,
-                                   state.step_decay_scale).astype(jnp.float32),
-        step_decay_best=jnp.where(improved, v, state.step_decay_best),
-        step_decay_wait=jnp.where(decay, 0, wait).astype(jnp.int32),
-        step_decay_cooldown=jnp.where(decay, cooldown, 0).astype(jnp.int32))
+      step_decay_scale=jnp.where(
+        decay, state.step_decay_scale * decay_factor, state.step_decay_scale
+      ).astype(jnp.float32),
+      step_decay_best=jnp.where(improved, v, state.step_decay_best),
+      step_decay_wait=jnp.where(decay, 0, wait).astype(jnp.int32),
+      step_decay_cooldown=jnp.where(decay, cooldown, 0).astype(jnp.int32),
+    )
     cooling = state._replace(step_decay_cooldown=state.step_decay_cooldown - 1)
     return _select(state.step_decay_cooldown > 0, cooling, compared)
 
@@ -271,6 +293,7 @@ def adaptive_step_decay(decay_factor: float = 0.1, patience: int = 1000,
 
 class PhaseTransitionState(NamedTuple):
   """State of :func:`phase_transition`. Field names are a checkpoint format."""
+
   transition_scale: jax.Array  # shape=(), dtype=float32
   transition_history: jax.Array  # shape=(detection_window,), dtype=float32
   transition_position: jax.Array  # shape=(), dtype=int32; next slot to write
@@ -279,9 +302,15 @@ class PhaseTransitionState(NamedTuple):
   transition_timer: jax.Array  # shape=(), dtype=int32
 
 
-def phase_transition(detection_window: int = 100, cv_window: int = 20, cv_threshold: float = 0.1,
-                     boost_factor: float = 2.0, boost_steps: int = 50, decay_rate: float = 0.95,
-                     statistic: str = "seed") -> optax.GradientTransformationExtraArgs:
+def phase_transition(
+  detection_window: int = 100,
+  cv_window: int = 20,
+  cv_threshold: float = 0.1,
+  boost_factor: float = 2.0,
+  boost_steps: int = 50,
+  decay_rate: float = 0.95,
+  statistic: str = "seed",
+) -> optax.GradientTransformationExtraArgs:
   """Seed 000's phase-transition boost: raise the LR while the loss is unsettled.
 
   Once ``detection_window`` values have been observed, the last ``cv_window``
@@ -313,7 +342,7 @@ def phase_transition(detection_window: int = 100, cv_window: int = 20, cv_thresh
     boost_factor: scale during the transition, >= 1.
     boost_steps: observations the boost is held, >= 0.
     decay_rate: per-observation return towards 1, in (0, 1).
-    statistic: "seed" (variance / mean) or "cv" (std / |mean|).
+    statistic: "seed" (variance / mean) or "cv" (``std / |mean|``).
 
   Returns:
     An ``optax.GradientTransformationExtraArgs``; ``update`` takes ``value=``
@@ -342,12 +371,13 @@ def phase_transition(detection_window: int = 100, cv_window: int = 20, cv_thresh
   def init_fn(params):
     del params
     return PhaseTransitionState(
-        transition_scale=jnp.ones((), jnp.float32),
-        transition_history=jnp.zeros((window,), jnp.float32),
-        transition_position=jnp.zeros((), jnp.int32),
-        transition_filled=jnp.zeros((), jnp.int32),
-        transition_active=jnp.zeros((), bool),
-        transition_timer=jnp.zeros((), jnp.int32))
+      transition_scale=jnp.ones((), jnp.float32),
+      transition_history=jnp.zeros((window,), jnp.float32),
+      transition_position=jnp.zeros((), jnp.int32),
+      transition_filled=jnp.zeros((), jnp.int32),
+      transition_active=jnp.zeros((), bool),
+      transition_timer=jnp.zeros((), jnp.int32),
+    )
 
   def dispersion(history, position):
     age = (position - 1 - jnp.arange(window)) % window  # 0 for the newest value
@@ -365,17 +395,25 @@ def phase_transition(detection_window: int = 100, cv_window: int = 20, cv_thresh
     detected = (filled >= window) & (dispersion(history, position) > cv_threshold)
     active = state.transition_active
     start = detected & ~active
-    timer = jnp.where(start, 0, jnp.where(active, _saturating_increment(state.transition_timer),
-                                          state.transition_timer))
+    timer = jnp.where(
+      start,
+      0,
+      jnp.where(active, _saturating_increment(state.transition_timer), state.transition_timer),
+    )
     decaying = ~start & active & (timer > boost_steps)
     shrunk = state.transition_scale * decay_rate
     ends = decaying & (shrunk <= 1.0)
-    scale = jnp.where(start, boost_factor,
-                      jnp.where(decaying, jnp.where(ends, 1.0, shrunk), state.transition_scale))
+    scale = jnp.where(
+      start, boost_factor, jnp.where(decaying, jnp.where(ends, 1.0, shrunk), state.transition_scale)
+    )
     return PhaseTransitionState(
-        transition_scale=scale.astype(jnp.float32), transition_history=history,
-        transition_position=position.astype(jnp.int32), transition_filled=filled,
-        transition_active=(start | active) & ~ends, transition_timer=timer.astype(jnp.int32))
+      transition_scale=scale.astype(jnp.float32),
+      transition_history=history,
+      transition_position=position.astype(jnp.int32),
+      transition_filled=filled,
+      transition_active=(start | active) & ~ends,
+      transition_timer=timer.astype(jnp.int32),
+    )
 
   def update_fn(updates, state, params=None, *, value, observe=True, **extra_args):
     del params, extra_args
@@ -388,9 +426,9 @@ def phase_transition(detection_window: int = 100, cv_window: int = 20, cv_thresh
 
 
 _SCALE_FIELDS = {
-    ReduceOnPlateauState: "plateau_scale",
-    AdaptiveStepDecayState: "step_decay_scale",
-    PhaseTransitionState: "transition_scale",
+  ReduceOnPlateauState: "plateau_scale",
+  AdaptiveStepDecayState: "step_decay_scale",
+  PhaseTransitionState: "transition_scale",
 }
 
 
@@ -412,15 +450,20 @@ def current_scale(opt_state: optax.OptState) -> jax.Array:
     >>> float(jaxsched.current_scale(tx.init(jnp.zeros(3))))
     1.0
   """
-  is_adaptive = lambda x: isinstance(x, tuple(_SCALE_FIELDS))
+  from jaxsched import _greedy  # here, not at the top: _greedy imports this module
+
+  fields = {**_SCALE_FIELDS, _greedy.GreedyLRState: "greedy_scale"}
+  is_adaptive = lambda x: isinstance(x, tuple(fields))
   scale = jnp.ones((), jnp.float32)
   for node in jax.tree.leaves(opt_state, is_leaf=is_adaptive):
     if is_adaptive(node):
-      scale = scale * getattr(node, _SCALE_FIELDS[type(node)])
+      scale = scale * getattr(node, fields[type(node)])
   return scale
 
 
-def current_learning_rate(opt_state: optax.OptState, learning_rate: Any = None) -> jax.Array:
+def current_learning_rate(
+  opt_state: optax.OptState, learning_rate: Optional[ArrayLike] = None
+) -> jax.Array:
   """The learning rate in effect: base rate times every adaptive scale.
 
   The base is, in order: ``learning_rate`` if it is a number; the
@@ -448,11 +491,14 @@ def current_learning_rate(opt_state: optax.OptState, learning_rate: Any = None) 
   injected = optax.tree.get_all_with_path(opt_state, "learning_rate")
   if learning_rate is None:
     if not injected:
-      raise ValueError("current_learning_rate: opt_state holds no learning_rate "
-                       "hyperparameter; pass learning_rate (a number or the schedule)")
+      raise ValueError(
+        "current_learning_rate: opt_state holds no learning_rate "
+        "hyperparameter; pass learning_rate (a number or the schedule)"
+      )
     return jnp.asarray(injected[0][1], jnp.float32) * scale
   counts = optax.tree.get_all_with_path(opt_state, "count")
   if not counts:
-    raise ValueError("current_learning_rate: opt_state holds no step count to evaluate "
-                     "the schedule at")
+    raise ValueError(
+      "current_learning_rate: opt_state holds no step count to evaluate the schedule at"
+    )
   return jnp.asarray(learning_rate(counts[0][1]), jnp.float32) * scale

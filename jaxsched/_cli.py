@@ -24,8 +24,6 @@ from jaxsched import _plotting
 from jaxsched import _porting
 
 PROG = "jaxsched"
-# Schedules made of other schedules take them from a config file, not flags.
-_NESTED = ("sequential", "chained", "adaptive_momentum")
 
 
 class _UsageError(Exception):
@@ -54,14 +52,18 @@ def _factory_parser(command: str, name: str) -> tuple[argparse.ArgumentParser, l
   """A parser for ``jaxsched COMMAND NAME`` with one option per keyword."""
   entries = _schedule_entries()
   if name not in entries:
-    raise _UsageError(f"unknown schedule {name!r}; `jaxsched list` shows the "
-                      f"{len(entries)} schedules")
-  if name in _NESTED:
-    raise _UsageError(f"{name} combines other schedules: describe it in a YAML file and "
-                      f"use `jaxsched {command} --config FILE`")
+    raise _UsageError(
+      f"unknown schedule {name!r}; `jaxsched list` shows the {len(entries)} schedules"
+    )
+  if entries[name].nested:  # schedules made of schedules come from a config file
+    raise _UsageError(
+      f"{name} combines other schedules: describe it in a YAML file and "
+      f"use `jaxsched {command} --config FILE`"
+    )
   entry = entries[name]
-  parser = _Parser(prog=f"{PROG} {command} {name}",
-                   description=f"{name}: matches {entry.equivalent}.")
+  parser = _Parser(
+    prog=f"{PROG} {command} {name}", description=f"{name}: matches {entry.equivalent}."
+  )
   keywords = []
   group = parser.add_argument_group(f"{name} arguments")
   for kw, param in pyinspect.signature(entry.factory).parameters.items():
@@ -72,18 +74,24 @@ def _factory_parser(command: str, name: str) -> tuple[argparse.ArgumentParser, l
     if param.default is param.empty:
       group.add_argument(flag, dest=kw, type=_literal, required=True, help="required")
     else:
-      group.add_argument(flag, dest=kw, type=_literal, default=param.default,
-                         help=f"default: {param.default!r}")
+      group.add_argument(
+        flag, dest=kw, type=_literal, default=param.default, help=f"default: {param.default!r}"
+      )
   _add_output_options(parser, command)
   return parser, keywords
 
 
 def _add_output_options(parser: argparse.ArgumentParser, command: str) -> None:
-  parser.add_argument("--steps", type=int, default=None,
-                      help="steps to evaluate (default: the schedule's total_steps)")
+  parser.add_argument(
+    "--steps",
+    type=int,
+    default=None,
+    help="steps to evaluate (default: the schedule's total_steps)",
+  )
   if command == "plot":
-    parser.add_argument("-o", "--output", type=pathlib.Path, default=pathlib.Path("lr.png"),
-                        help="image to write")
+    parser.add_argument(
+      "-o", "--output", type=pathlib.Path, default=pathlib.Path("lr.png"), help="image to write"
+    )
     parser.add_argument("--log-y", action="store_true", help="logarithmic learning-rate axis")
 
 
@@ -92,8 +100,11 @@ def _steps(args: argparse.Namespace, configs: Sequence[dict]) -> int:
     if args.steps < 1:
       raise _UsageError(f"--steps={args.steps} must be >= 1")
     return args.steps
-  totals = [int(cfg["total_steps"]) for cfg in configs
-            if isinstance(cfg, dict) and isinstance(cfg.get("total_steps"), (int, float))]
+  totals = [
+    int(cfg["total_steps"])
+    for cfg in configs
+    if isinstance(cfg, dict) and isinstance(cfg.get("total_steps"), (int, float))
+  ]
   if not totals:
     raise _UsageError("this schedule has no total_steps: give --steps N")
   return max(totals)
@@ -102,6 +113,7 @@ def _steps(args: argparse.Namespace, configs: Sequence[dict]) -> int:
 def _from_config_file(path: pathlib.Path) -> tuple[list, list]:
   """Named schedules from a YAML file: a mapping name -> config, or a list."""
   from jaxsched import _config  # pylint: disable=import-outside-toplevel
+
   if not path.is_file():
     raise _UsageError(f"--config {path}: no such file")
   loaded = _config.load_config(path)
@@ -110,8 +122,15 @@ def _from_config_file(path: pathlib.Path) -> tuple[list, list]:
   if isinstance(loaded, dict):
     items = list(loaded.items())
   elif isinstance(loaded, list):
-    items = [(cfg.get("name", cfg.get("type", f"schedule {i}")) if isinstance(cfg, dict)
-              else f"schedule {i}", cfg) for i, cfg in enumerate(loaded)]
+    items = [
+      (
+        cfg.get("name", cfg.get("type", f"schedule {i}"))
+        if isinstance(cfg, dict)
+        else f"schedule {i}",
+        cfg,
+      )
+      for i, cfg in enumerate(loaded)
+    ]
   else:
     raise _UsageError(f"--config {path}: expected a mapping of name -> schedule config or a list")
   named, configs = [], []
@@ -130,11 +149,17 @@ def _schedules(command: str, argv: Sequence[str]) -> tuple[list, argparse.Namesp
     kwargs = {kw: getattr(args, kw) for kw in keywords}
     schedule = _schedule_entries()[argv[0]].factory(**kwargs)
     return [(argv[0], schedule)], args, _steps(args, [kwargs])
-  parser = _Parser(prog=f"{PROG} {command}",
-                   description=f"{command} schedules: `{PROG} {command} NAME --help` lists a "
-                   f"schedule's options; --config reads one or several from YAML.")
-  parser.add_argument("--config", type=pathlib.Path, required=True,
-                      help="YAML file: name -> {type: NAME, ...keywords}")
+  parser = _Parser(
+    prog=f"{PROG} {command}",
+    description=f"{command} schedules: `{PROG} {command} NAME --help` lists a "
+    f"schedule's options; --config reads one or several from YAML.",
+  )
+  parser.add_argument(
+    "--config",
+    type=pathlib.Path,
+    required=True,
+    help="YAML file: name -> {type: NAME, ...keywords}",
+  )
   _add_output_options(parser, command)
   args = parser.parse_args(argv)
   named, configs = _from_config_file(args.config)
@@ -170,6 +195,7 @@ def _cmd_inspect(argv: Sequence[str]) -> int:
 def _compare_operand(text: str, named: dict) -> tuple:
   """``(schedule, config)`` for a name in --config, a config file or an inline YAML mapping."""
   from jaxsched import _config  # pylint: disable=import-outside-toplevel
+
   if text in named:
     return named[text]
   looks_like_file = text.strip().lower().endswith((".yaml", ".yml", ".json"))
@@ -178,12 +204,16 @@ def _compare_operand(text: str, named: dict) -> tuple:
   cfg = _config.load_config(pathlib.Path(text) if looks_like_file else text)
   if not isinstance(cfg, dict):
     where = f"names in --config: {', '.join(named)}" if named else "no --config given"
-    raise _UsageError(f"{text!r} is not a schedule: give a config file, an inline YAML mapping "
-                      f"like '{{type: constant, value: 0.1}}' or a name from --config FILE "
-                      f"({where})")
+    raise _UsageError(
+      f"{text!r} is not a schedule: give a config file, an inline YAML mapping "
+      f"like '{{type: constant, value: 0.1}}' or a name from --config FILE "
+      f"({where})"
+    )
   if "type" not in cfg:
-    raise _UsageError(f"{text} holds several schedules ({', '.join(map(str, cfg))}): use "
-                      f"--config {text} and name one")
+    raise _UsageError(
+      f"{text} holds several schedules ({', '.join(map(str, cfg))}): use "
+      f"--config {text} and name one"
+    )
   schedule = _config.from_config(cfg)
   schedule = getattr(schedule, "schedule", schedule)  # a training block's schedule
   if not callable(schedule):
@@ -193,19 +223,28 @@ def _compare_operand(text: str, named: dict) -> tuple:
 
 def _cmd_compare(argv: Sequence[str]) -> int:
   parser = _Parser(
-      prog=f"{PROG} compare",
-      description="Compare SCHEDULE with REFERENCE step by step: prints the largest absolute and "
-      "relative deviations and the first step beyond tolerance (|s - r| > atol + rtol |r|); exits "
-      "0 when there is none, 1 when there is one. Each of REFERENCE and SCHEDULE is a config file "
-      "(.yaml, .yml or .json) holding one schedule, an inline YAML mapping such as "
-      "'{type: step_decay, init_value: 0.1, step_size: 30}', or a name from --config FILE.")
+    prog=f"{PROG} compare",
+    description="Compare SCHEDULE with REFERENCE step by step: prints the largest absolute and "
+    "relative deviations and the first step beyond tolerance (|s - r| > atol + rtol |r|); exits "
+    "0 when there is none, 1 when there is one. Each of REFERENCE and SCHEDULE is a config file "
+    "(.yaml, .yml or .json) holding one schedule, an inline YAML mapping such as "
+    "'{type: step_decay, init_value: 0.1, step_size: 30}', or a name from --config FILE.",
+  )
   parser.add_argument("reference", metavar="REFERENCE", help="the schedule compared against")
   parser.add_argument("schedule", metavar="SCHEDULE", help="the schedule checked")
-  parser.add_argument("--config", type=pathlib.Path, default=None, metavar="FILE",
-                      help="YAML file: name -> {type: NAME, ...keywords}, whose names "
-                      "REFERENCE and SCHEDULE may be")
-  parser.add_argument("--steps", type=int, default=None,
-                      help="steps to compare (default: the largest total_steps of the two)")
+  parser.add_argument(
+    "--config",
+    type=pathlib.Path,
+    default=None,
+    metavar="FILE",
+    help="YAML file: name -> {type: NAME, ...keywords}, whose names REFERENCE and SCHEDULE may be",
+  )
+  parser.add_argument(
+    "--steps",
+    type=int,
+    default=None,
+    help="steps to compare (default: the largest total_steps of the two)",
+  )
   parser.add_argument("--rtol", type=float, default=1e-5, help="default: 1e-05")
   parser.add_argument("--atol", type=float, default=0.0, help="default: 0.0")
   args = parser.parse_args(argv)
@@ -217,17 +256,32 @@ def _cmd_compare(argv: Sequence[str]) -> int:
   schedule, cfg = _compare_operand(args.schedule, named)
   steps = _steps(args, [ref_cfg, cfg])
   result = _porting.compare(reference, schedule, steps, rtol=args.rtol, atol=args.atol)
-  print(f"{args.schedule} against {args.reference} over {steps} steps "
-        f"(rtol={args.rtol:g}, atol={args.atol:g})")
+  print(
+    f"{args.schedule} against {args.reference} over {steps} steps "
+    f"(rtol={args.rtol:g}, atol={args.atol:g})"
+  )
   print(f"max abs deviation  {result.max_abs_deviation:.6g}")
   print(f"max rel deviation  {result.max_rel_deviation:.6g}")
   if result.first_mismatch is None:
     print("first mismatch     none")
     return 0
   t = result.first_mismatch
-  print(f"first mismatch     step {t}: {args.reference} {float(reference(t)):.9g}, "
-        f"{args.schedule} {float(schedule(t)):.9g}")
+  print(
+    f"first mismatch     step {t}: {args.reference} {float(reference(t)):.9g}, "
+    f"{args.schedule} {float(schedule(t)):.9g}"
+  )
   return 1
+
+
+def _demo_init(key: jax.Array) -> dict:
+  """Initial parameters of the built-in problem's MLP."""
+  keys = jax.random.split(key, 2)
+  return {
+    "w1": jax.random.normal(keys[0], (8, 32)) * 0.3,
+    "b1": jnp.zeros(32),
+    "w2": jax.random.normal(keys[1], (32,)) * 0.3,
+    "b2": jnp.zeros(()),
+  }
 
 
 def _demo_problem(seed: int = 0):
@@ -235,10 +289,9 @@ def _demo_problem(seed: int = 0):
   rng = np.random.default_rng(seed)
   x = rng.normal(size=(512, 8)).astype(np.float32)
   y = np.sin(x @ rng.normal(size=8)).astype(np.float32) + 0.1 * rng.normal(size=512).astype(
-      np.float32)
-  keys = jax.random.split(jax.random.PRNGKey(seed), 2)
-  params = {"w1": jax.random.normal(keys[0], (8, 32)) * 0.3, "b1": jnp.zeros(32),
-            "w2": jax.random.normal(keys[1], (32,)) * 0.3, "b2": jnp.zeros(())}
+    np.float32
+  )
+  params = _demo_init(jax.random.PRNGKey(seed))
 
   def loss_fn(p, batch):
     inputs, targets = batch
@@ -249,28 +302,84 @@ def _demo_problem(seed: int = 0):
 
 
 def _cmd_lr_find(argv: Sequence[str]) -> int:
-  parser = _Parser(prog=f"{PROG} lr-find",
-                   description="LR range test on a built-in problem (a small tanh MLP "
-                   "regressing a smooth function): writes the plot and prints the suggestions.",
-                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+  parser = _Parser(
+    prog=f"{PROG} lr-find",
+    description="LR range test on a built-in problem (a small tanh MLP "
+    "regressing a smooth function): writes the plot and prints the suggestions.",
+    formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+  )
   parser.add_argument("-o", "--output", type=pathlib.Path, default=pathlib.Path("lr_find.png"))
   parser.add_argument("--start-lr", type=float, default=1e-5)
   parser.add_argument("--end-lr", type=float, default=100.0)
   parser.add_argument("--num-steps", type=int, default=200)
   parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd")
+  parser.add_argument(
+    "--mode",
+    choices=_finder.SWEEP_MODES,
+    default="exponential",
+    help="how the LR rises from --start-lr to --end-lr",
+  )
+  parser.add_argument(
+    "--trials",
+    type=int,
+    default=1,
+    help="range tests from different initializations, run together; above 1 "
+    "the suggestions are medians over the trials, with their quartiles, and "
+    "the plot shows the trials' band",
+  )
+  parser.add_argument("--seed", type=int, default=0, help="seed of the trials' initializations")
   args = parser.parse_args(argv)
+  if args.trials < 1:
+    raise _UsageError(f"--trials={args.trials} must be >= 1")
   loss_fn, params, data = _demo_problem()
-  result = _finder.lr_find(loss_fn, params, data, optimizer=getattr(optax, args.optimizer),
-                           start_lr=args.start_lr, end_lr=args.end_lr, num_steps=args.num_steps)
+  kwargs = dict(
+    optimizer=getattr(optax, args.optimizer),
+    start_lr=args.start_lr,
+    end_lr=args.end_lr,
+    num_steps=args.num_steps,
+    mode=args.mode,
+  )
+  if args.trials == 1:
+    result = _finder.lr_find(loss_fn, params, data, **kwargs)
+  else:
+    result = _finder.lr_find(
+      loss_fn,
+      None,
+      data,
+      init_fn=_demo_init,
+      num_trials=args.trials,
+      key=jax.random.key(args.seed),
+      **kwargs,
+    )
   for rule, lr in result.suggestions.items():
-    print(f"{rule:>9}: {lr:.4g}")
-  print(f"stopped at step {result.stop_step} (lr {result.lrs[-1]:.4g})")
+    if args.trials == 1:
+      print(f"{rule:>9}: {lr:.4g}")
+    else:
+      assert result.trial_suggestions is not None  # lr_find always sets it
+      q1, q3 = np.quantile(np.log(result.trial_suggestions[rule]), [0.25, 0.75])
+      print(
+        f"{rule:>9}: {lr:.4g} (median of {args.trials} trials, quartiles "
+        f"{np.exp(q1):.4g}..{np.exp(q3):.4g})"
+      )
+  if args.trials == 1:
+    print(f"stopped at step {result.stop_step} (lr {result.lrs[-1]:.4g})")
+  else:
+    assert result.trial_stop_steps is not None  # lr_find always sets it
+    print(
+      f"stopped at steps {', '.join(map(str, result.trial_stop_steps))} "
+      f"(last lr {result.lrs[-1]:.4g})"
+    )
   print(f"wrote {result.plot(args.output)}")
   return 0
 
 
-COMMANDS = {"list": _cmd_list, "plot": _cmd_plot, "inspect": _cmd_inspect,
-            "compare": _cmd_compare, "lr-find": _cmd_lr_find}
+COMMANDS = {
+  "list": _cmd_list,
+  "plot": _cmd_plot,
+  "inspect": _cmd_inspect,
+  "compare": _cmd_compare,
+  "lr-find": _cmd_lr_find,
+}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -278,13 +387,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
   argv = list(sys.argv[1:] if argv is None else argv)
   if not argv or argv[0] in ("-h", "--help"):
     out = sys.stdout if argv else sys.stderr
-    print(f"usage: {PROG} {{{','.join(COMMANDS)}}} ...\n\n"
-          "  list      every schedule and the PyTorch / transformers schedule it matches\n"
-          "  plot      plot one schedule (NAME --kw value ...) or several (--config FILE)\n"
-          "  inspect   min, max, warmup, monotone stretches and warnings of a schedule\n"
-          "  compare   two schedules step by step: largest deviations, first mismatch\n"
-          "  lr-find   LR range test on a built-in problem, with its plot\n\n"
-          f"`{PROG} COMMAND --help` for each command's options.", file=out)
+    print(
+      f"usage: {PROG} {{{','.join(COMMANDS)}}} ...\n\n"
+      "  list      every schedule and the PyTorch / transformers schedule it matches\n"
+      "  plot      plot one schedule (NAME --kw value ...) or several (--config FILE)\n"
+      "  inspect   min, max, warmup, monotone stretches and warnings of a schedule\n"
+      "  compare   two schedules step by step: largest deviations, first mismatch\n"
+      "  lr-find   LR range test on a built-in problem, with its plot\n\n"
+      f"`{PROG} COMMAND --help` for each command's options.",
+      file=out,
+    )
     return 0 if argv else 2
   command, rest = argv[0], argv[1:]
   try:

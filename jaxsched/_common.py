@@ -8,8 +8,11 @@ exact at every step up to ``2**31 - 1``, where float32 can no longer hold every
 integer.
 """
 
+import functools
+import inspect
 import math
-from typing import Any, Optional, Sequence
+import warnings
+from typing import Any, Callable, Optional, Sequence, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -18,6 +21,9 @@ import numpy as np
 INT32_MAX = 2**31 - 1
 
 WARMUP_KINDS = ("linear", "cosine", "exponential", "polynomial", "1-sqrt")
+DECAY_KINDS = ("linear", "cosine", "1-sqrt")
+
+_Factory = TypeVar("_Factory", bound=Callable[..., Any])
 
 
 def is_traced(x: Any) -> bool:
@@ -38,9 +44,16 @@ def _describe(value: np.ndarray) -> str:
   return np.array2string(value, separator=", ", threshold=8)
 
 
-def check_real(fn: str, name: str, x: Any, *, low: Optional[float] = None,
-               high: Optional[float] = None, low_open: bool = False,
-               high_open: bool = False) -> None:
+def check_real(
+  fn: str,
+  name: str,
+  x: Any,
+  *,
+  low: Optional[float] = None,
+  high: Optional[float] = None,
+  low_open: bool = False,
+  high_open: bool = False,
+) -> None:
   """Checks that ``x`` is finite and in the interval given; skips tracers.
 
   The error names the function, the argument, its value and the range, e.g.
@@ -54,7 +67,9 @@ def check_real(fn: str, name: str, x: Any, *, low: Optional[float] = None,
   value = value.astype(np.float64)
   lo = "-inf" if low is None else f"{low:g}"
   hi = "inf" if high is None else f"{high:g}"
-  interval = f"{'(' if low is None or low_open else '['}{lo}, {hi}{')' if high is None or high_open else ']'}"
+  opening = "(" if low is None or low_open else "["
+  closing = ")" if high is None or high_open else "]"
+  interval = f"{opening}{lo}, {hi}{closing}"
   bad = ~np.isfinite(value)
   if low is not None:
     bad |= (value <= low) if low_open else (value < low)
@@ -72,15 +87,21 @@ def check_steps(fn: str, name: str, x: Any, *, minimum: int = 0, noun: str = "st
   if not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):
     raise ValueError(f"{fn}: {name}={x!r} must be an integer number of {noun}")
   as_float = value.astype(np.float64)
-  if (not np.all(np.isfinite(as_float)) or np.any(as_float != np.round(as_float))
-      or np.any(as_float < minimum) or np.any(as_float > INT32_MAX)):
+  if (
+    not np.all(np.isfinite(as_float))
+    or np.any(as_float != np.round(as_float))
+    or np.any(as_float < minimum)
+    or np.any(as_float > INT32_MAX)
+  ):
     raise ValueError(
-        f"{fn}: {name}={_describe(value)} must be an integer number of {noun} in "
-        f"[{minimum}, {INT32_MAX}]")
+      f"{fn}: {name}={_describe(value)} must be an integer number of {noun} in "
+      f"[{minimum}, {INT32_MAX}]"
+    )
 
 
-def check_order(fn: str, small_name: str, small: Any, large_name: str, large: Any,
-                *, strict: bool = False) -> None:
+def check_order(
+  fn: str, small_name: str, small: Any, large_name: str, large: Any, *, strict: bool = False
+) -> None:
   """Checks ``small <= large`` (``<`` if strict) when both are concrete."""
   a, b = concrete(small), concrete(large)
   if a is None or b is None:
@@ -88,8 +109,7 @@ def check_order(fn: str, small_name: str, small: Any, large_name: str, large: An
   bad = np.any(a >= b) if strict else np.any(a > b)
   if bad:
     op = "<" if strict else "<="
-    raise ValueError(
-        f"{fn}: {small_name}={_describe(a)} must be {op} {large_name}={_describe(b)}")
+    raise ValueError(f"{fn}: {small_name}={_describe(a)} must be {op} {large_name}={_describe(b)}")
 
 
 def check_choice(fn: str, name: str, value: str, allowed: Sequence[str]) -> None:
@@ -167,9 +187,9 @@ def fraction_boundary(fn: str, frac: Any, total: Any) -> jax.Array:
   Python reference that compares ``step / total < frac``; traced arguments
   use float32.
   """
-  f, n = concrete(frac), concrete(total)
-  if f is not None and n is not None:
-    f, n = float(f), int(n)
+  frac_np, total_np = concrete(frac), concrete(total)
+  if frac_np is not None and total_np is not None:
+    f, n = float(frac_np), int(total_np)
     if n <= 0:
       return jnp.asarray(0, jnp.int32)
     b = math.ceil(f * n)
@@ -179,13 +199,12 @@ def fraction_boundary(fn: str, frac: Any, total: Any) -> jax.Array:
       b += 1
     return jnp.asarray(min(b, INT32_MAX), jnp.int32)
   del fn
-  f = jnp.asarray(frac, jnp.float32)
-  n = as_steps(total)
-  return jnp.ceil(f * n.astype(jnp.float32)).astype(jnp.int32)
+  frac_j = jnp.asarray(frac, jnp.float32)
+  total_j = as_steps(total)
+  return jnp.ceil(frac_j * total_j.astype(jnp.float32)).astype(jnp.int32)
 
 
-def progress(count: jax.Array, start: jax.Array, length: jax.Array,
-             dtype: jnp.dtype) -> jax.Array:
+def progress(count: jax.Array, start: jax.Array, length: jax.Array, dtype: jnp.dtype) -> jax.Array:
   """``(count - start) / length`` clipped to [0, 1], from int32 steps."""
   return fraction(jnp.maximum(count - start, 0), length, dtype)
 
@@ -219,8 +238,9 @@ def mix(start: jax.Array, end: jax.Array, weight_of_start: jax.Array) -> jax.Arr
   return end + (start - end) * weight_of_start
 
 
-def warmup_ramp(kind: str, r: jax.Array, init_value: jax.Array, peak_value: jax.Array,
-                exponent: jax.Array) -> jax.Array:
+def warmup_ramp(
+  kind: str, r: jax.Array, init_value: jax.Array, peak_value: jax.Array, exponent: jax.Array
+) -> jax.Array:
   """The warmup shapes, from ``init_value`` at r=0 to ``peak_value`` at r=1.
 
   .. math::
@@ -247,10 +267,34 @@ def warmup_ramp(kind: str, r: jax.Array, init_value: jax.Array, peak_value: jax.
   return mix(peak_value, init_value, w)
 
 
-def check_warmup(fn: str, kind: str, init_value: Any, peak_value: Any, exponent: Any,
-                 *, kind_name: str = "kind", init_name: str = "init_value") -> None:
-  """Validation shared by every factory that takes a warmup kind."""
-  check_choice(fn, kind_name, kind, WARMUP_KINDS)
+def decay_factor(kind: str, x: jax.Array, num_cycles: Any = 0.5) -> jax.Array:
+  """The decay shapes, from 1 at x=0 to 0 at x=1 (for ``num_cycles=0.5``).
+
+  .. math::
+    \\text{linear: } 1 - x \\qquad
+    \\text{cosine: } \\tfrac{1 + \\cos(2 \\pi c x)}{2} \\qquad
+    \\text{1-sqrt: } 1 - \\sqrt{x}
+  """
+  if kind == "linear":
+    return 1.0 - x
+  if kind == "cosine":
+    return cosine_factor(x, num_cycles)
+  if kind == "1-sqrt":
+    return 1.0 - jnp.sqrt(x)
+  raise ValueError(f"unknown decay kind {kind!r}")
+
+
+def check_warmup(
+  fn: str,
+  kind: str,
+  init_value: Any,
+  peak_value: Any,
+  exponent: Any,
+  *,
+  init_name: str = "init_value",
+) -> None:
+  """Validation shared by every factory that takes a ``warmup_kind``."""
+  check_choice(fn, "warmup_kind", kind, WARMUP_KINDS)
   if kind == "exponential":
     check_real(fn, init_name, init_value, low=0.0, low_open=True)
   if kind == "polynomial":
@@ -267,3 +311,58 @@ def concrete_sum(a: Any, b: Any) -> Any:
   if is_traced((a, b)):
     return jnp.asarray(a) + jnp.asarray(b)
   return np.add(a, b, dtype=np.float64)
+
+
+def renamed_keywords(**renames: str) -> Callable[[_Factory], _Factory]:
+  """Lets a factory still take the old name of each renamed keyword.
+
+  ``@renamed_keywords(kind="warmup_kind")``: a call with ``kind=x`` warns with
+  a ``DeprecationWarning`` naming the new keyword and runs as
+  ``warmup_kind=x``; giving both names is a ``TypeError``. The old names stay
+  in the signature as keyword-only arguments whose default None means "not
+  given", so that :func:`jaxsched.from_config` and the command line, which
+  read the signature, still accept them; the wrapper's
+  ``deprecated_keywords`` maps each old name to the new one.
+  """
+
+  def decorate(factory):
+    signature = inspect.signature(factory)
+    params = list(signature.parameters.values())
+    positions = {
+      p.name: i
+      for i, p in enumerate(params)
+      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    }
+
+    @functools.wraps(factory)
+    def wrapper(*args, **kwargs):
+      for old, new in renames.items():
+        if old not in kwargs:
+          continue
+        value = kwargs.pop(old)
+        if value is None:
+          continue
+        if new in kwargs or positions.get(new, len(args)) < len(args):
+          raise TypeError(
+            f"{factory.__name__}() got both {new}= and its deprecated old name "
+            f"{old}=; give only {new}="
+          )
+        warnings.warn(
+          f"{factory.__name__}: the keyword {old}= is deprecated; use {new}= instead",
+          DeprecationWarning,
+          stacklevel=2,
+        )
+        kwargs[new] = value
+      return factory(*args, **kwargs)
+
+    old_params = [
+      inspect.Parameter(old, inspect.Parameter.KEYWORD_ONLY, default=None) for old in renames
+    ]
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+      parameters=params + old_params
+    )
+    # old name -> new name, for tools that list keywords
+    wrapper.deprecated_keywords = dict(renames)  # type: ignore[attr-defined]
+    return wrapper
+
+  return decorate

@@ -4,20 +4,19 @@
 config against its factory, :func:`from_config` builds it.
 """
 
+import collections.abc
 import inspect
 import json
 import os
 import pathlib
 import re
+import typing
 from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Union
 
 import optax
 
+from jaxsched import _catalog
 from jaxsched import _layerwise
-
-# The transformations ``from_config`` builds when jaxsched exports them.
-TRANSFORMATIONS = ("reduce_on_plateau", "adaptive_step_decay", "phase_transition",
-                   "grokfast_ema")
 
 # Seed 004's scheduler names.
 ALIASES = {"cosine_warmup": "warmup_cosine", "onecycle": "one_cycle"}
@@ -40,21 +39,14 @@ Config = Union[Mapping[str, Any], str, os.PathLike]
 
 class TrainingSetup(NamedTuple):
   """What a seed-004 training block builds (see :func:`from_config`)."""
+
   schedule: optax.Schedule  # the learning-rate schedule
   layerwise: Optional[optax.GradientTransformation]  # None without layer_scheduling
 
 
 def _factories() -> Dict[str, Callable[..., Any]]:
-  """Every type ``from_config`` builds, by name, from what jaxsched exports now."""
-  import jaxsched  # pylint: disable=import-outside-toplevel
-  factories = {entry.name: entry.factory for entry in jaxsched.catalog()}
-  for name in TRANSFORMATIONS:
-    factory = getattr(jaxsched, name, None)
-    if callable(factory):
-      factories[name] = factory
-  factories["layerwise"] = _layerwise.layerwise
-  factories["layerwise_decay"] = _layerwise.layerwise_decay
-  return factories
+  """Every type ``from_config`` builds, by name: the registry's factories."""
+  return {name: entry.factory for name, entry in _catalog.REGISTRY.items()}
 
 
 def _valid_types() -> tuple:
@@ -80,8 +72,10 @@ def _numbers(value: Any) -> Any:
 def _load(cfg: Config, caller: str) -> Any:
   """:func:`load_config`, with errors named after ``caller`` (the function the user called)."""
   if isinstance(cfg, os.PathLike) or (
-      isinstance(cfg, str) and "\n" not in cfg
-      and cfg.strip().lower().endswith((".yaml", ".yml", ".json"))):
+    isinstance(cfg, str)
+    and "\n" not in cfg
+    and cfg.strip().lower().endswith((".yaml", ".yml", ".json"))
+  ):
     path = pathlib.Path(cfg)
     if not path.is_file():
       raise ValueError(f"{caller}: config file {str(path)!r} does not exist")
@@ -99,7 +93,9 @@ def _load(cfg: Config, caller: str) -> Any:
   try:
     import yaml  # pylint: disable=import-outside-toplevel
   except ImportError:
-    raise ImportError(f"{caller}: reading YAML needs PyYAML (pip install pyyaml)") from None
+    raise ImportError(
+      f"{caller}: reading YAML needs PyYAML (pip install pyyaml, or pip install 'jaxsched[cli]')"
+    ) from None
   try:
     loaded = yaml.safe_load(text)
   except yaml.YAMLError as e:
@@ -130,7 +126,7 @@ def load_config(cfg: Config) -> Any:
 
   Raises:
     ValueError: for a missing file or text that does not parse, in one line.
-    ImportError: for YAML without PyYAML installed (``pip install pyyaml``).
+    ImportError: for YAML without PyYAML installed (``pip install 'jaxsched[cli]'``).
 
   Examples:
     >>> from jaxsched import load_config
@@ -144,8 +140,10 @@ def load_config(cfg: Config) -> Any:
 
 def _mapping(node: Any, where: str) -> Mapping[str, Any]:
   if not isinstance(node, Mapping):
-    raise ValueError(f"{where} must be a mapping such as "
-                     f"{{'type': 'warmup_cosine', ...}}, got {type(node).__name__} {node!r}")
+    raise ValueError(
+      f"{where} must be a mapping such as "
+      f"{{'type': 'warmup_cosine', ...}}, got {type(node).__name__} {node!r}"
+    )
   return node
 
 
@@ -169,6 +167,7 @@ _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 class ResolvedConfig(NamedTuple):
   """A config resolved to a factory and its arguments (see :func:`resolve_config`)."""
+
   type: str  # the canonical factory name (alias resolved), e.g. "warmup_cosine"
   factory: Callable[..., Any]
   args: tuple  # positional arguments (only for *args factories such as chained)
@@ -181,13 +180,18 @@ class ResolvedConfig(NamedTuple):
     keywords = [p.name for p in params.values() if p.kind not in _VARIADIC]
     unknown = [k for k in replacements if k not in keywords]
     if unknown:
-      raise ValueError(f"ResolvedConfig.build: {self.type} takes no keyword {unknown[0]!r}; "
-                       f"it takes {', '.join(keywords)}")
+      raise ValueError(
+        f"ResolvedConfig.build: {self.type} takes no keyword {unknown[0]!r}; "
+        f"it takes {', '.join(keywords)}"
+      )
     kwargs = {**self.kwargs, **replacements}
     if any(p.kind == p.VAR_POSITIONAL for p in params.values()):
       # Parameters before *args must be passed positionally too.
-      leading = [kwargs.pop(p.name) if p.name in kwargs else p.default
-                 for p in params.values() if p.kind == p.POSITIONAL_OR_KEYWORD]
+      leading = [
+        kwargs.pop(p.name) if p.name in kwargs else p.default
+        for p in params.values()
+        if p.kind == p.POSITIONAL_OR_KEYWORD
+      ]
       return self.factory(*leading, *self.args, **kwargs)
     return self.factory(*self.args, **kwargs)
 
@@ -204,8 +208,7 @@ def _resolve(node: Any, where: str, learning_rate: Any = None) -> ResolvedConfig
   name = node["type"]
   factories = _factories()
   if not isinstance(name, str) or (name not in factories and name not in ALIASES):
-    raise ValueError(f"{where}: unknown type {name!r}; valid types: "
-                     f"{', '.join(_valid_types())}")
+    raise ValueError(f"{where}: unknown type {name!r}; valid types: {', '.join(_valid_types())}")
   kwargs = {k: v for k, v in node.items() if k != "type"}
   if name == "cosine_warmup":
     kwargs = _cosine_warmup(kwargs, where)
@@ -224,13 +227,20 @@ def _resolve(node: Any, where: str, learning_rate: Any = None) -> ResolvedConfig
     note = " (cosine_warmup also takes learning_rate, max_lr, min_lr)"
   if unknown:
     allowed = keywords + ([var_positional] if var_positional else [])
-    raise ValueError(f"{where}: unknown keyword {unknown[0]!r} for type {name!r}; "
-                     f"{target} takes {', '.join(allowed)}{note}")
-  missing = [p.name for p in params.values()
-             if p.default is p.empty and p.kind not in _VARIADIC and p.name not in kwargs]
+    raise ValueError(
+      f"{where}: unknown keyword {unknown[0]!r} for type {name!r}; "
+      f"{target} takes {', '.join(allowed)}{note}"
+    )
+  missing = [
+    p.name
+    for p in params.values()
+    if p.default is p.empty and p.kind not in _VARIADIC and p.name not in kwargs
+  ]
   if missing:
-    raise ValueError(f"{where}: type {name!r} needs keyword"
-                     f"{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}{note}")
+    raise ValueError(
+      f"{where}: type {name!r} needs keyword"
+      f"{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}{note}"
+    )
   if var_positional is not None and var_positional not in kwargs:
     raise ValueError(f"{where}: type {name!r} needs keyword {var_positional!r} (a list)")
 
@@ -238,11 +248,18 @@ def _resolve(node: Any, where: str, learning_rate: Any = None) -> ResolvedConfig
     items = kwargs[key]
     if not isinstance(items, (list, tuple)):
       raise ValueError(f"{where}.{key} must be a list of configs or schedules, got {items!r}")
-    return [item if callable(item) else _resolve(item, f"{where}.{key}[{i}]").build()
-            for i, item in enumerate(items)]
+    return [
+      item if callable(item) else _resolve(item, f"{where}.{key}[{i}]").build()
+      for i, item in enumerate(items)
+    ]
 
-  if target == "sequential":
-    kwargs["schedules"] = parts("schedules")
+  for key in _catalog.REGISTRY[target].nested:
+    if key not in kwargs or key == var_positional:
+      continue
+    if typing.get_origin(params[key].annotation) in (list, tuple, collections.abc.Sequence):
+      kwargs[key] = parts(key)
+    elif not callable(kwargs[key]):
+      kwargs[key] = _resolve(kwargs[key], f"{where}.{key}").build()
   args = ()
   if var_positional is not None:
     args = tuple(parts(var_positional))
@@ -295,33 +312,42 @@ def resolve_config(cfg: Config, *, learning_rate: Any = None) -> ResolvedConfig:
     [0.0003, 0.00015]
   """
   node = _load(cfg, "resolve_config")
-  if isinstance(node, Mapping) and "type" not in node and (
-      set(node) == {"training"} or any(k in node for k in _BLOCK_KEYS)):
-    raise ValueError("resolve_config: config is a training block (learning_rate, scheduler, "
-                     "layer_scheduling), which from_config builds; resolve its scheduler "
-                     "{'type': ...} config with learning_rate=... instead")
+  if (
+    isinstance(node, Mapping)
+    and "type" not in node
+    and (set(node) == {"training"} or any(k in node for k in _BLOCK_KEYS))
+  ):
+    raise ValueError(
+      "resolve_config: config is a training block (learning_rate, scheduler, "
+      "layer_scheduling), which from_config builds; resolve its scheduler "
+      "{'type': ...} config with learning_rate=... instead"
+    )
   return _resolve(node, "resolve_config: config", learning_rate)
 
 
 def _training_block(block: Mapping[str, Any], where: str) -> TrainingSetup:
   unknown = [k for k in block if k not in _BLOCK_KEYS]
   if unknown:
-    raise ValueError(f"{where}: unknown key {unknown[0]!r} in a training block; "
-                     f"it takes {', '.join(_BLOCK_KEYS)} (or use a {{'type': ...}} config)")
+    raise ValueError(
+      f"{where}: unknown key {unknown[0]!r} in a training block; "
+      f"it takes {', '.join(_BLOCK_KEYS)} (or use a {{'type': ...}} config)"
+    )
   learning_rate = block.get("learning_rate")
   if "scheduler" in block:
     scheduler = _mapping(block["scheduler"], f"{where}.scheduler")
-    if scheduler.get("type") in TRANSFORMATIONS + ("layerwise", "layerwise_decay"):
+    kind = scheduler.get("type")
+    entry = _catalog.REGISTRY.get(kind) if kind is not None else None
+    if entry is not None and entry.kind != _catalog.SCHEDULE:
       raise ValueError(
-          f"{where}.scheduler: type {scheduler['type']!r} is a gradient "
-          "transformation, not a learning-rate schedule; build it from its own "
-          "{'type': ...} config and optax.chain it after the optimizer")
+        f"{where}.scheduler: type {scheduler['type']!r} is a gradient "
+        "transformation, not a learning-rate schedule; build it from its own "
+        "{'type': ...} config and optax.chain it after the optimizer"
+      )
     schedule = _resolve(scheduler, f"{where}.scheduler", learning_rate).build()
   elif learning_rate is not None:
     schedule = _factories()["constant"](learning_rate)
   else:
-    raise ValueError(f"{where}: a training block needs 'learning_rate' or "
-                     "'scheduler'")
+    raise ValueError(f"{where}: a training block needs 'learning_rate' or 'scheduler'")
   tx = None
   if "layer_scheduling" in block:
     groups = _mapping(block["layer_scheduling"], f"{where}.layer_scheduling")
@@ -340,14 +366,14 @@ def from_config(cfg: Config) -> Any:
 
   * ``{"type": NAME, **kwargs}`` returns ``jaxsched.NAME(**kwargs)``, that is
     ``resolve_config(cfg).build()`` (see :func:`resolve_config`). NAME is
-    any schedule of ``jaxsched.catalog()``, one of the transformations
-    ``reduce_on_plateau``, ``adaptive_step_decay``, ``phase_transition``,
-    ``grokfast_ema`` (when jaxsched exports them), ``layerwise``,
-    ``layerwise_decay``, or seed 004's ``onecycle`` (``one_cycle``) and
-    ``cosine_warmup`` (``warmup_cosine`` with ``min_lr`` as ``end_value`` and
-    the peak from ``learning_rate``, ``peak_value`` or ``max_lr``).
-    ``sequential``'s ``schedules`` and ``chained``'s ``factor_schedules`` are
-    lists of nested configs (or built schedules).
+    any name of ``jaxsched.registry()`` (schedules, the metric-driven
+    transformations, ``layerwise``, ``layerwise_decay``), or seed 004's
+    ``onecycle`` (``one_cycle``) and ``cosine_warmup`` (``warmup_cosine``
+    with ``min_lr`` as ``end_value`` and the peak from ``learning_rate``,
+    ``peak_value`` or ``max_lr``). The parameters that take schedules (the
+    registry entry's ``nested``: ``sequential``'s ``schedules``,
+    ``chained``'s ``factor_schedules``, ``adaptive_momentum``'s
+    ``lr_schedule``) take nested configs (or built schedules).
   * seed 004's training block ``{"learning_rate": ..., "scheduler": {...},
     "layer_scheduling": {...}}``, optionally under a single ``training`` key,
     returns ``TrainingSetup(schedule, layerwise)``. ``learning_rate`` fills
@@ -409,8 +435,11 @@ def from_config(cfg: Config) -> Any:
   """
   node = _load(cfg, "from_config")
   where = "from_config: config"
-  if (isinstance(node, Mapping) and set(node) == {"training"}
-      and isinstance(node["training"], Mapping)):
+  if (
+    isinstance(node, Mapping)
+    and set(node) == {"training"}
+    and isinstance(node["training"], Mapping)
+  ):
     node, where = node["training"], f"{where}.training"
   node = _mapping(node, where)
   if "type" not in node and any(k in node for k in _BLOCK_KEYS):

@@ -4,6 +4,7 @@ from typing import Any, Optional
 
 import jax.numpy as jnp
 import optax
+from jax.typing import ArrayLike
 
 from jaxsched import _common as c
 
@@ -41,8 +42,14 @@ def _cycle_height(count, step_size_up, step_size_down, mode, gamma, dtype):
   return height
 
 
-def cyclic(base_lr: Any, max_lr: Any, step_size_up: Any = 2000, step_size_down: Optional[Any] = None,
-           mode: str = "triangular", gamma: Any = 1.0) -> optax.Schedule:
+def cyclic(
+  base_lr: ArrayLike,
+  max_lr: ArrayLike,
+  step_size_up: int | ArrayLike = 2000,
+  step_size_down: Optional[int | ArrayLike] = None,
+  mode: str = "triangular",
+  gamma: ArrayLike = 1.0,
+) -> optax.Schedule:
   """Cyclical learning rate: triangles between ``base_lr`` and ``max_lr``.
 
   .. math::
@@ -88,9 +95,14 @@ def cyclic(base_lr: Any, max_lr: Any, step_size_up: Any = 2000, step_size_down: 
   return schedule
 
 
-def cyclic_momentum(base_momentum: Any = 0.8, max_momentum: Any = 0.9, step_size_up: Any = 2000,
-                    step_size_down: Optional[Any] = None, mode: str = "triangular",
-                    gamma: Any = 1.0) -> optax.Schedule:
+def cyclic_momentum(
+  base_momentum: ArrayLike = 0.8,
+  max_momentum: ArrayLike = 0.9,
+  step_size_up: int | ArrayLike = 2000,
+  step_size_down: Optional[int | ArrayLike] = None,
+  mode: str = "triangular",
+  gamma: ArrayLike = 1.0,
+) -> optax.Schedule:
   """The momentum that cycles against :func:`cyclic`'s learning rate.
 
   .. math:: m_t = m_{max} - (m_{max} - m_{base}) \\, h(r) \\, s
@@ -130,11 +142,19 @@ def cyclic_momentum(base_momentum: Any = 0.8, max_momentum: Any = 0.9, step_size
   return schedule
 
 
-def _check_one_cycle(fn: str, total_steps: Any, pct_start: Any, anneal_strategy: str,
-                     three_phase: bool) -> None:
+def _check_one_cycle(
+  fn: str, total_steps: Any, pct_start: Any, anneal_strategy: str, three_phase: bool
+) -> None:
   c.check_steps(fn, "total_steps", total_steps, minimum=1)
-  c.check_real(fn, "pct_start", pct_start, low=0.0, high=0.5 if three_phase else 1.0,
-               low_open=True, high_open=not three_phase)
+  c.check_real(
+    fn,
+    "pct_start",
+    pct_start,
+    low=0.0,
+    high=0.5 if three_phase else 1.0,
+    low_open=True,
+    high_open=not three_phase,
+  )
   c.check_choice(fn, "anneal_strategy", anneal_strategy, ANNEAL_STRATEGIES)
 
 
@@ -148,8 +168,11 @@ def _one_cycle_curve(count, total_steps, pct_start, anneal_strategy, three_phase
   """
   total = c.as_steps(total_steps).astype(dtype)
   pct = c.as_value(pct_start, dtype)
-  ends = [pct * total - 1.0, 2.0 * pct * total - 2.0, total - 1.0] if three_phase else [
-      pct * total - 1.0, total - 1.0]
+  ends = (
+    [pct * total - 1.0, 2.0 * pct * total - 2.0, total - 1.0]
+    if three_phase
+    else [pct * total - 1.0, total - 1.0]
+  )
   t = jnp.minimum(c.as_count(count).astype(dtype), total - 1.0)
   out = None
   for i in reversed(range(len(ends))):
@@ -164,9 +187,15 @@ def _one_cycle_curve(count, total_steps, pct_start, anneal_strategy, three_phase
   return out
 
 
-def one_cycle(max_lr: Any, total_steps: Any, pct_start: Any = 0.3, anneal_strategy: str = "cos",
-              div_factor: Any = 25.0, final_div_factor: Any = 1e4,
-              three_phase: bool = False) -> optax.Schedule:
+def one_cycle(
+  max_lr: ArrayLike,
+  total_steps: int | ArrayLike,
+  pct_start: ArrayLike = 0.3,
+  anneal_strategy: str = "cos",
+  div_factor: ArrayLike = 25.0,
+  final_div_factor: ArrayLike = 1e4,
+  three_phase: bool = False,
+) -> optax.Schedule:
   """The one-cycle policy: up to ``max_lr``, then down far below the start.
 
   .. math::
@@ -216,15 +245,21 @@ def one_cycle(max_lr: Any, total_steps: Any, pct_start: Any = 0.3, anneal_strate
     initial = peak / c.as_value(div_factor, dtype)
     final = initial / c.as_value(final_div_factor, dtype)
     values = [initial, peak, initial, final] if three_phase else [initial, peak, final]
-    return c.finish(_one_cycle_curve(count, total_steps, pct_start, anneal_strategy,
-                                     three_phase, values, dtype))
+    return c.finish(
+      _one_cycle_curve(count, total_steps, pct_start, anneal_strategy, three_phase, values, dtype)
+    )
 
   return schedule
 
 
-def one_cycle_momentum(total_steps: Any, base_momentum: Any = 0.85, max_momentum: Any = 0.95,
-                       pct_start: Any = 0.3, anneal_strategy: str = "cos",
-                       three_phase: bool = False) -> optax.Schedule:
+def one_cycle_momentum(
+  total_steps: int | ArrayLike,
+  base_momentum: ArrayLike = 0.85,
+  max_momentum: ArrayLike = 0.95,
+  pct_start: ArrayLike = 0.3,
+  anneal_strategy: str = "cos",
+  three_phase: bool = False,
+) -> optax.Schedule:
   """The momentum (or Adam ``b1``) that moves against :func:`one_cycle`'s rate.
 
   .. math::
@@ -263,7 +298,8 @@ def one_cycle_momentum(total_steps: Any, base_momentum: Any = 0.85, max_momentum
   def schedule(count):
     low, high = c.as_value(base_momentum, dtype), c.as_value(max_momentum, dtype)
     values = [high, low, high, high] if three_phase else [high, low, high]
-    return c.finish(_one_cycle_curve(count, total_steps, pct_start, anneal_strategy,
-                                     three_phase, values, dtype))
+    return c.finish(
+      _one_cycle_curve(count, total_steps, pct_start, anneal_strategy, three_phase, values, dtype)
+    )
 
   return schedule

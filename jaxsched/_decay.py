@@ -1,15 +1,16 @@
 """Decay schedules: PyTorch's multiplicative and annealing schedulers."""
 
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.typing import ArrayLike
 
 from jaxsched import _common as c
 
 
-def constant(value: Any) -> optax.Schedule:
+def constant(value: ArrayLike) -> optax.Schedule:
   """A constant learning rate.
 
   .. math:: \\eta_t = v
@@ -36,7 +37,9 @@ def constant(value: Any) -> optax.Schedule:
   return schedule
 
 
-def constant_factor(init_value: Any, factor: Any = 1 / 3, total_steps: Any = 5) -> optax.Schedule:
+def constant_factor(
+  init_value: ArrayLike, factor: ArrayLike = 1 / 3, total_steps: int | ArrayLike = 5
+) -> optax.Schedule:
   """``init_value * factor`` for the first ``total_steps`` steps, then ``init_value``.
 
   .. math:: \\eta_t = \\eta_0 \\cdot (f \\text{ if } t < T \\text{ else } 1)
@@ -70,8 +73,12 @@ def constant_factor(init_value: Any, factor: Any = 1 / 3, total_steps: Any = 5) 
   return schedule
 
 
-def linear_factor(init_value: Any, start_factor: Any = 1 / 3, end_factor: Any = 1.0,
-                  total_steps: Any = 5) -> optax.Schedule:
+def linear_factor(
+  init_value: ArrayLike,
+  start_factor: ArrayLike = 1 / 3,
+  end_factor: ArrayLike = 1.0,
+  total_steps: int | ArrayLike = 5,
+) -> optax.Schedule:
   """A linear change of a multiplicative factor over ``total_steps`` steps.
 
   .. math::
@@ -110,7 +117,9 @@ def linear_factor(init_value: Any, start_factor: Any = 1 / 3, end_factor: Any = 
   return schedule
 
 
-def step_decay(init_value: Any, step_size: Any, gamma: Any = 0.1) -> optax.Schedule:
+def step_decay(
+  init_value: ArrayLike, step_size: int | ArrayLike, gamma: ArrayLike = 0.1
+) -> optax.Schedule:
   """Multiplies the rate by ``gamma`` every ``step_size`` steps.
 
   .. math:: \\eta_t = \\eta_0 \\, \\gamma^{\\lfloor t / s \\rfloor}
@@ -144,7 +153,9 @@ def step_decay(init_value: Any, step_size: Any, gamma: Any = 0.1) -> optax.Sched
   return schedule
 
 
-def multistep_decay(init_value: Any, milestones: Sequence[int], gamma: Any = 0.1) -> optax.Schedule:
+def multistep_decay(
+  init_value: ArrayLike, milestones: Sequence[int], gamma: ArrayLike = 0.1
+) -> optax.Schedule:
   """Multiplies the rate by ``gamma`` at each milestone.
 
   .. math:: \\eta_t = \\eta_0 \\, \\gamma^{\\#\\{i : m_i \\le t\\}}
@@ -183,8 +194,13 @@ def multistep_decay(init_value: Any, milestones: Sequence[int], gamma: Any = 0.1
   return schedule
 
 
-def exponential_decay(init_value: Any, gamma: Any, transition_steps: Any = 1,
-                      staircase: bool = False, end_value: Optional[Any] = None) -> optax.Schedule:
+def exponential_decay(
+  init_value: ArrayLike,
+  gamma: ArrayLike,
+  transition_steps: int | ArrayLike = 1,
+  staircase: bool = False,
+  end_value: Optional[ArrayLike] = None,
+) -> optax.Schedule:
   """Exponential decay, optionally in stairs and bounded by ``end_value``.
 
   .. math::
@@ -196,8 +212,8 @@ def exponential_decay(init_value: Any, gamma: Any, transition_steps: Any = 1,
   ``optax.exponential_decay`` (whose ``decay_rate`` is our ``gamma``). The
   exponent ``t / k`` is formed from its integer and fractional parts, and
   ``gamma ** x`` is ``exp(x log gamma)`` with the logarithm of a concrete
-  ``gamma`` taken in float64, so long runs stay accurate. ``end_value`` is a floor when ``gamma < 1`` and a ceiling when
-  ``gamma > 1``.
+  ``gamma`` taken in float64, so long runs stay accurate. ``end_value`` is a
+  floor when ``gamma < 1`` and a ceiling when ``gamma > 1``.
 
   Args:
     init_value: the base learning rate, >= 0.
@@ -224,8 +240,10 @@ def exponential_decay(init_value: Any, gamma: Any, transition_steps: Any = 1,
   else:
     g = c.concrete(gamma)
     if g is not None and np.any(g > 1):
-      raise ValueError(f"{fn}: gamma={g.item() if g.ndim == 0 else g} > 1 grows without bound; "
-                       "give end_value as the ceiling")
+      raise ValueError(
+        f"{fn}: gamma={g.item() if g.ndim == 0 else g} > 1 grows without bound; "
+        "give end_value as the ceiling"
+      )
   dtype = c.value_dtype(init_value, gamma, *(() if end_value is None else (end_value,)))
 
   def schedule(count):
@@ -247,8 +265,12 @@ def exponential_decay(init_value: Any, gamma: Any, transition_steps: Any = 1,
   return schedule
 
 
-def polynomial_decay(init_value: Any, total_steps: Any, power: Any = 1.0,
-                     end_value: Any = 0.0) -> optax.Schedule:
+def polynomial_decay(
+  init_value: ArrayLike,
+  total_steps: int | ArrayLike,
+  power: ArrayLike = 1.0,
+  end_value: ArrayLike = 0.0,
+) -> optax.Schedule:
   """Polynomial decay from ``init_value`` to ``end_value`` over ``total_steps``.
 
   .. math::
@@ -289,7 +311,9 @@ def polynomial_decay(init_value: Any, total_steps: Any, power: Any = 1.0,
   return schedule
 
 
-def cosine_annealing(init_value: Any, t_max: Any, eta_min: Any = 0.0) -> optax.Schedule:
+def cosine_annealing(
+  init_value: ArrayLike, t_max: int | ArrayLike, eta_min: ArrayLike = 0.0
+) -> optax.Schedule:
   """Cosine annealing, periodic past ``t_max`` exactly as PyTorch's.
 
   .. math::
@@ -327,8 +351,9 @@ def cosine_annealing(init_value: Any, t_max: Any, eta_min: Any = 0.0) -> optax.S
     phase = t % n
     falling = (t // n) % 2 == 0
     p = c.fraction(jnp.where(falling, phase, n - phase), n, dtype)
-    return c.finish(c.mix(c.as_value(init_value, dtype), c.as_value(eta_min, dtype),
-                          c.cosine_weight(p)))
+    return c.finish(
+      c.mix(c.as_value(init_value, dtype), c.as_value(eta_min, dtype), c.cosine_weight(p))
+    )
 
   return schedule
 
@@ -345,14 +370,14 @@ def _restart_phase(t, t_0, t_mult):
   for _ in range(32):
     advance = (t - start) >= length
     start = jnp.where(advance, start + length, start)
-    grown = jnp.where(length > c.INT32_MAX // jnp.maximum(t_mult, 1), c.INT32_MAX,
-                      length * t_mult)
+    grown = jnp.where(length > c.INT32_MAX // jnp.maximum(t_mult, 1), c.INT32_MAX, length * t_mult)
     length = jnp.where(advance, grown, length)
   return jnp.where(t_mult == 1, t % t_0, t - start), jnp.where(t_mult == 1, t_0, length)
 
 
-def cosine_warm_restarts(init_value: Any, t_0: Any, t_mult: Any = 1,
-                         eta_min: Any = 0.0) -> optax.Schedule:
+def cosine_warm_restarts(
+  init_value: ArrayLike, t_0: int | ArrayLike, t_mult: ArrayLike = 1, eta_min: ArrayLike = 0.0
+) -> optax.Schedule:
   """Cosine annealing with warm restarts (SGDR).
 
   .. math::
@@ -392,10 +417,12 @@ def cosine_warm_restarts(init_value: Any, t_0: Any, t_mult: Any = 1,
 
   def schedule(count):
     t = c.as_count(count)
-    t_cur, t_i = _restart_phase(t, jnp.maximum(c.as_steps(t_0), 1),
-                                jnp.maximum(c.as_steps(t_mult), 1))
+    t_cur, t_i = _restart_phase(
+      t, jnp.maximum(c.as_steps(t_0), 1), jnp.maximum(c.as_steps(t_mult), 1)
+    )
     p = c.fraction(t_cur, t_i, dtype)
-    return c.finish(c.mix(c.as_value(init_value, dtype), c.as_value(eta_min, dtype),
-                          c.cosine_weight(p)))
+    return c.finish(
+      c.mix(c.as_value(init_value, dtype), c.as_value(eta_min, dtype), c.cosine_weight(p))
+    )
 
   return schedule

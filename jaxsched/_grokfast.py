@@ -11,6 +11,7 @@ from jaxsched import _common as c
 
 class GrokfastEmaState(NamedTuple):
   """State of :func:`grokfast_ema`. Field names are a checkpoint format."""
+
   grokfast_ema: optax.Updates  # the parameters' tree of float arrays
   grokfast_count: jax.Array  # shape=(), dtype=int32
 
@@ -50,16 +51,21 @@ def grokfast_ema(alpha: float = 0.98, lamb: float = 2.0) -> optax.GradientTransf
   c.check_real(fn, "lamb", lamb, low=0.0)
 
   def init_fn(params):
-    return GrokfastEmaState(grokfast_ema=jax.tree.map(jnp.zeros_like, params),
-                            grokfast_count=jnp.zeros((), jnp.int32))
+    return GrokfastEmaState(
+      grokfast_ema=jax.tree.map(jnp.zeros_like, params), grokfast_count=jnp.zeros((), jnp.int32)
+    )
 
   def update_fn(updates, state, params=None):
     del params
     first = state.grokfast_count == 0
-    ema = jax.tree.map(lambda m, g: jnp.where(first, g, alpha * m + (1.0 - alpha) * g).astype(m.dtype),
-                       state.grokfast_ema, updates)
+    ema = jax.tree.map(
+      lambda m, g: jnp.where(first, g, alpha * m + (1.0 - alpha) * g).astype(m.dtype),
+      state.grokfast_ema,
+      updates,
+    )
     updates = jax.tree.map(lambda g, m: g + lamb * m.astype(g.dtype), updates, ema)
-    return updates, GrokfastEmaState(grokfast_ema=ema,
-                                     grokfast_count=optax.safe_increment(state.grokfast_count))
+    return updates, GrokfastEmaState(
+      grokfast_ema=ema, grokfast_count=optax.safe_increment(state.grokfast_count)
+    )
 
   return optax.GradientTransformation(init_fn, update_fn)

@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.typing import ArrayLike
 
 from jaxsched import _common as c
 
@@ -31,8 +32,8 @@ UNMATCHED = ("warn", "error", "ignore")
 # Seed 004's TransformerScheduler groups, in its order: embeddings at 0.1x the
 # base rate, attention at 2x, everything else at 1x (layerwise's default).
 TRANSFORMER_MULTIPLIERS: Tuple[Tuple[str, float], ...] = (
-    ("embed", 0.1),
-    ("attention|attn", 2.0),
+  ("embed", 0.1),
+  ("attention|attn", 2.0),
 )
 
 Multipliers = Union[Mapping[str, Any], Sequence[Tuple[str, Any]]]
@@ -90,15 +91,18 @@ def _report(fn: str, problems: Sequence[str], paths: Sequence[str], unmatched: s
     return
   shown = ", ".join(repr(p) for p in paths[:_SHOWN_PATHS])
   more = f", ... ({len(paths)} in all)" if len(paths) > _SHOWN_PATHS else ""
-  message = (f"{fn}: {'; '.join(problems)}. Parameter paths: {shown or 'none'}{more}. "
-             "Pass unmatched='ignore' to allow this.")
+  message = (
+    f"{fn}: {'; '.join(problems)}. Parameter paths: {shown or 'none'}{more}. "
+    "Pass unmatched='ignore' to allow this."
+  )
   if unmatched == "error":
     raise ValueError(message)
   warnings.warn(message, UserWarning, stacklevel=2)
 
 
-def _scale_by_path(multiplier_of: Callable[[str], Any],
-                   check_params: Callable[[Sequence[str]], None]) -> optax.GradientTransformation:
+def _scale_by_path(
+  multiplier_of: Callable[[str], Any], check_params: Callable[[Sequence[str]], None]
+) -> optax.GradientTransformation:
   """The transformation shared by every layer-wise factory.
 
   Args:
@@ -135,8 +139,10 @@ def _rules(fn: str, multipliers: Any) -> Tuple[Tuple[str, "re.Pattern", Any], ..
       if not isinstance(pair, Sequence) or isinstance(pair, (str, bytes)) or len(pair) != 2:
         raise ValueError(f"{fn}: multipliers entry {pair!r} must be a (pattern, multiplier) pair")
   else:
-    raise ValueError(f"{fn}: multipliers={multipliers!r} must be a mapping "
-                     "{pattern: multiplier} or a sequence of (pattern, multiplier) pairs")
+    raise ValueError(
+      f"{fn}: multipliers={multipliers!r} must be a mapping "
+      "{pattern: multiplier} or a sequence of (pattern, multiplier) pairs"
+    )
   rules = []
   for pattern, multiplier in pairs:
     compiled = _compile(fn, "pattern", pattern)
@@ -145,8 +151,9 @@ def _rules(fn: str, multipliers: Any) -> Tuple[Tuple[str, "re.Pattern", Any], ..
   return tuple(rules)
 
 
-def layerwise(multipliers: Multipliers, default: Any = 1.0, *,
-              unmatched: str = "warn") -> optax.GradientTransformation:
+def layerwise(
+  multipliers: Multipliers, default: ArrayLike = 1.0, *, unmatched: str = "warn"
+) -> optax.GradientTransformation:
   """Multiplies each parameter's update by the multiplier of its path.
 
   .. math::
@@ -215,8 +222,10 @@ def layerwise(multipliers: Multipliers, default: Any = 1.0, *,
       if i in selected:
         continue
       if any(compiled.search(p) for p in paths):
-        problems.append(f"pattern {pattern!r} selects no parameter: every path it matches is "
-                        "taken by an earlier pattern")
+        problems.append(
+          f"pattern {pattern!r} selects no parameter: every path it matches is "
+          "taken by an earlier pattern"
+        )
       else:
         problems.append(f"pattern {pattern!r} matches no parameter path")
     _report(fn, problems, paths, unmatched)
@@ -224,10 +233,14 @@ def layerwise(multipliers: Multipliers, default: Any = 1.0, *,
   return _scale_by_path(multiplier_of, check_params)
 
 
-def layerwise_decay(decay: Any, num_layers: int, *,
-                    layer_pattern: str = r"(?:^|/)(?:\w*(?:layers?|blocks?)|h)[/._]?(\d+)(?=/|$)",
-                    embed_pattern: Optional[str] = r"embed",
-                    unmatched: str = "warn") -> optax.GradientTransformation:
+def layerwise_decay(
+  decay: ArrayLike,
+  num_layers: int,
+  *,
+  layer_pattern: str = r"(?:^|/)(?:\w*(?:layers?|blocks?)|h)[/._]?(\d+)(?=/|$)",
+  embed_pattern: Optional[str] = r"embed",
+  unmatched: str = "warn",
+) -> optax.GradientTransformation:
   """Layer-wise learning-rate decay (LLRD): lower rates for lower layers.
 
   Each parameter gets a layer id ``l``: 0 for embeddings, ``i + 1`` for block
@@ -286,8 +299,10 @@ def layerwise_decay(decay: Any, num_layers: int, *,
   num_layers = int(num_layers)
   layer_re = _compile(fn, "layer_pattern", layer_pattern)
   if layer_re.groups != 1:
-    raise ValueError(f"{fn}: layer_pattern={layer_pattern!r} must have exactly one capture "
-                     f"group (the block index), not {layer_re.groups}")
+    raise ValueError(
+      f"{fn}: layer_pattern={layer_pattern!r} must have exactly one capture "
+      f"group (the block index), not {layer_re.groups}"
+    )
   embed_re = None if embed_pattern is None else _compile(fn, "embed_pattern", embed_pattern)
   c.check_choice(fn, "unmatched", unmatched, UNMATCHED)
 
@@ -300,15 +315,19 @@ def layerwise_decay(decay: Any, num_layers: int, *,
     try:
       index = int(match.group(1))
     except (TypeError, ValueError):
-      raise ValueError(f"{fn}: layer_pattern={layer_pattern!r} captured {match.group(1)!r} in "
-                       f"path {path!r}, which is not a block index") from None
+      raise ValueError(
+        f"{fn}: layer_pattern={layer_pattern!r} captured {match.group(1)!r} in "
+        f"path {path!r}, which is not a block index"
+      ) from None
     if index >= num_layers:
-      raise ValueError(f"{fn}: path {path!r} is block {index}, which must be in "
-                       f"[0, num_layers - 1] = [0, {num_layers - 1}]")
+      raise ValueError(
+        f"{fn}: path {path!r} is block {index}, which must be in "
+        f"[0, num_layers - 1] = [0, {num_layers - 1}]"
+      )
     return index + 1
 
   def multiplier_of(path: str) -> Any:
-    return decay**(num_layers + 1 - layer_id(path))
+    return decay ** (num_layers + 1 - layer_id(path))
 
   def check_params(paths: Sequence[str]) -> None:
     for p in paths:

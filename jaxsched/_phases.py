@@ -1,9 +1,8 @@
 """Multi-phase schedules of the delayed-generalization study (seed 000)."""
 
-from typing import Any
-
 import jax.numpy as jnp
 import optax
+from jax.typing import ArrayLike
 
 from jaxsched import _common as c
 
@@ -14,8 +13,13 @@ def _ramp(t, start, length, dtype):
   return jnp.clip((t.astype(dtype) - start) / safe, 0.0, 1.0)
 
 
-def grokking(peak_value: Any, total_steps: Any, end_value: Any = 1e-6, warmup_fraction: Any = 0.1,
-             decay_fraction: Any = 0.8) -> optax.Schedule:
+def grokking(
+  peak_value: ArrayLike,
+  total_steps: int | ArrayLike,
+  end_value: ArrayLike = 1e-6,
+  warmup_fraction: ArrayLike = 0.1,
+  decay_fraction: ArrayLike = 0.8,
+) -> optax.Schedule:
   """Seed 000's three-phase grokking schedule: warmup, cosine, floor.
 
   With ``pi_t = t / T``, ``a`` = warmup fraction and ``b`` = decay fraction:
@@ -57,8 +61,13 @@ def grokking(peak_value: Any, total_steps: Any, end_value: Any = 1e-6, warmup_fr
   c.check_real(fn, "end_value", end_value, low=0.0)
   c.check_real(fn, "warmup_fraction", warmup_fraction, low=0.0, high=1.0)
   c.check_real(fn, "decay_fraction", decay_fraction, low=0.0, high=1.0)
-  c.check_real(fn, "warmup_fraction + decay_fraction", c.concrete_sum(warmup_fraction, decay_fraction),
-               low=0.0, high=1.0)
+  c.check_real(
+    fn,
+    "warmup_fraction + decay_fraction",
+    c.concrete_sum(warmup_fraction, decay_fraction),
+    low=0.0,
+    high=1.0,
+  )
   dtype = c.value_dtype(peak_value, end_value, warmup_fraction, decay_fraction)
   warmup_end = c.fraction_boundary(fn, warmup_fraction, total_steps)
   decay_end = c.fraction_boundary(fn, c.concrete_sum(warmup_fraction, decay_fraction), total_steps)
@@ -75,9 +84,14 @@ def grokking(peak_value: Any, total_steps: Any, end_value: Any = 1e-6, warmup_fr
   return schedule
 
 
-def bias_mitigation(total_steps: Any, high_value: Any = 1e-2, plateau_value: Any = 1e-3,
-                    end_value: Any = 1e-5, high_fraction: Any = 0.2,
-                    plateau_fraction: Any = 0.3) -> optax.Schedule:
+def bias_mitigation(
+  total_steps: int | ArrayLike,
+  high_value: ArrayLike = 1e-2,
+  plateau_value: ArrayLike = 1e-3,
+  end_value: ArrayLike = 1e-5,
+  high_fraction: ArrayLike = 0.2,
+  plateau_fraction: ArrayLike = 0.3,
+) -> optax.Schedule:
   """Seed 000's simplicity-bias schedule: high, plateau, cosine fine-tune.
 
   With ``pi_t = t / T``, ``a`` = high fraction, ``b`` = plateau fraction:
@@ -130,7 +144,10 @@ def bias_mitigation(total_steps: Any, high_value: Any = 1e-2, plateau_value: Any
     start = c.as_value(both, dtype) * total
     plateau, end = c.as_value(plateau_value, dtype), c.as_value(end_value, dtype)
     tail = c.mix(plateau, end, c.cosine_weight(_ramp(t, start, total - start, dtype)))
-    return c.finish(jnp.where(t < high_end, c.as_value(high_value, dtype),
-                              jnp.where(t < plateau_end, plateau, tail)))
+    return c.finish(
+      jnp.where(
+        t < high_end, c.as_value(high_value, dtype), jnp.where(t < plateau_end, plateau, tail)
+      )
+    )
 
   return schedule

@@ -18,6 +18,7 @@ Schedules = Union[optax.Schedule, Mapping[str, optax.Schedule], Sequence[tuple]]
 
 class Stretch(NamedTuple):
   """A maximal run of steps over which a schedule only rises, falls or stays."""
+
   start: int
   end: int  # inclusive
   direction: str  # "rising", "falling" or "flat"
@@ -25,6 +26,7 @@ class Stretch(NamedTuple):
 
 class ScheduleSummary(NamedTuple):
   """What :func:`inspect` found on steps ``[0, total_steps)``."""
+
   min: float
   max: float
   final: float
@@ -34,8 +36,10 @@ class ScheduleSummary(NamedTuple):
   warnings: tuple
 
   def __str__(self) -> str:
-    lines = [f"min {self.min:.6g}   max {self.max:.6g} (step {self.argmax})   "
-             f"final {self.final:.6g}   warmup {self.warmup_steps} steps"]
+    lines = [
+      f"min {self.min:.6g}   max {self.max:.6g} (step {self.argmax})   "
+      f"final {self.final:.6g}   warmup {self.warmup_steps} steps"
+    ]
     for s in self.stretches:
       lines.append(f"  steps {s.start:>8d} .. {s.end:<8d} {s.direction}")
     lines.extend(f"warning: {w}" for w in self.warnings)
@@ -99,16 +103,27 @@ def inspect(schedule: optax.Schedule, total_steps: int) -> ScheduleSummary:
     warnings.append(f"non-finite value at {bad.sum()} steps (first: step {int(np.argmax(bad))})")
   negative = ~bad & (values < 0)
   if negative.any():
-    warnings.append(f"negative value at {negative.sum()} steps "
-                    f"(first: step {int(np.argmax(negative))})")
+    warnings.append(
+      f"negative value at {negative.sum()} steps (first: step {int(np.argmax(negative))})"
+    )
   zero = ~bad & (values == 0)
   if zero.any():
-    where = "step 0 only" if zero.sum() == 1 and zero[0] else (
-        f"{zero.sum()} steps (first: step {int(np.argmax(zero))})")
+    where = (
+      "step 0 only"
+      if zero.sum() == 1 and zero[0]
+      else (f"{zero.sum()} steps (first: step {int(np.argmax(zero))})")
+    )
     warnings.append(f"zero learning rate at {where}: those updates do nothing")
   if bad.all():
-    return ScheduleSummary(min=float("nan"), max=float("nan"), final=float(values[-1]), argmax=0,
-                           warmup_steps=0, stretches=(), warnings=tuple(warnings))
+    return ScheduleSummary(
+      min=float("nan"),
+      max=float("nan"),
+      final=float(values[-1]),
+      argmax=0,
+      warmup_steps=0,
+      stretches=(),
+      warnings=tuple(warnings),
+    )
   # Non-finite steps carry the last finite value, so they add no stretch of their own.
   filled = values.copy()
   first_finite = int(np.argmax(~bad))
@@ -118,17 +133,26 @@ def inspect(schedule: optax.Schedule, total_steps: int) -> ScheduleSummary:
       filled[i] = filled[i - 1]
   stretches = _stretches(filled)
   finite = values[~bad]
-  return ScheduleSummary(min=float(finite.min()), max=float(finite.max()), final=float(values[-1]),
-                         argmax=int(np.nanargmax(np.where(bad, -np.inf, values))),
-                         warmup_steps=_warmup_length(filled, stretches), stretches=stretches,
-                         warnings=tuple(warnings))
+  return ScheduleSummary(
+    min=float(finite.min()),
+    max=float(finite.max()),
+    final=float(values[-1]),
+    argmax=int(np.nanargmax(np.where(bad, -np.inf, values))),
+    warmup_steps=_warmup_length(filled, stretches),
+    stretches=stretches,
+    warnings=tuple(warnings),
+  )
 
 
 def _pyplot():
   """matplotlib's pyplot with the file-only Agg backend, imported on first use."""
-  import matplotlib  # pylint: disable=import-outside-toplevel
+  try:
+    import matplotlib  # pylint: disable=import-outside-toplevel
+  except ImportError:
+    raise ImportError("jaxsched: plots need matplotlib: pip install 'jaxsched[cli]'") from None
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
   return plt
 
 
@@ -149,8 +173,14 @@ def _named(schedules: Schedules) -> list:
   return [(str(name), s) for name, s in schedules]
 
 
-def plot(schedules: Schedules, total_steps: int, path: Any, *, log_y: bool = False,
-         title: str = "Learning-rate schedule") -> pathlib.Path:
+def plot(
+  schedules: Schedules,
+  total_steps: int,
+  path: Any,
+  *,
+  log_y: bool = False,
+  title: str = "Learning-rate schedule",
+) -> pathlib.Path:
   """Plots one or several schedules on one figure and saves it.
 
   The end of each warmup is marked with a dashed line and every other change
@@ -196,21 +226,60 @@ def plot(schedules: Schedules, total_steps: int, path: Any, *, log_y: bool = Fal
 
 
 def plot_lr_find(result: Any, path: Any, *, title: str = "LR range test") -> pathlib.Path:
-  """Loss against LR (log x) with the suggestion marked; the slope below."""
+  """Loss against LR with the suggestion marked; the slope below.
+
+  The LR axis is logarithmic for an exponential sweep, linear for a linear
+  one. With several trials the median curves are drawn with the band between
+  the trials' smallest and largest smoothed losses, and the quartiles of the
+  chosen rule's suggestion are shaded.
+  """
   plt = _pyplot()
 
-  fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6.5), sharex=True,
-                                    gridspec_kw={"height_ratios": [2, 1]})
-  top.plot(result.lrs, result.losses, color="0.7", linewidth=1, label="loss")
-  top.plot(result.lrs, result.smoothed_losses, color="C0", linewidth=1.8, label="smoothed loss")
+  num_trials = getattr(result, "num_trials", 1)
+  xscale = "linear" if getattr(result, "mode", "exponential") == "linear" else "log"
+  fig, (top, bottom) = plt.subplots(
+    2, 1, figsize=(8, 6.5), sharex=True, gridspec_kw={"height_ratios": [2, 1]}
+  )
+  median = " (median)" if num_trials > 1 else ""
+  top.plot(result.lrs, result.losses, color="0.7", linewidth=1, label="loss" + median)
+  top.plot(
+    result.lrs, result.smoothed_losses, color="C0", linewidth=1.8, label="smoothed loss" + median
+  )
+  band = None
+  if num_trials > 1:
+    # fmin/fmax skip the NaNs of trials that had stopped (NaN where all had).
+    band = (
+      np.fmin.reduce(result.trial_smoothed_losses, axis=0),
+      np.fmax.reduce(result.trial_smoothed_losses, axis=0),
+    )
+    top.fill_between(
+      result.lrs,
+      band[0],
+      band[1],
+      color="C0",
+      alpha=0.2,
+      linewidth=0,
+      label=f"min-max of {num_trials} trials",
+    )
+    low, high = result.suggestion_spread
+    top.axvspan(
+      low, high, color="C1", alpha=0.15, label=f"{result.rule} quartiles: {low:.3g}-{high:.3g}"
+    )
   for index, (name, lr) in enumerate(sorted(result.suggestions.items())):
     style = "-" if name == result.rule else ":"
     top.axvline(lr, color=f"C{index + 1}", linestyle=style, label=f"{name}: {lr:.3g}")
-  top.set_xscale("log")
+  top.set_xscale(xscale)
   top.set_ylabel("loss")
-  top.set_title(f"{title}   suggestion ({result.rule}): {result.suggestion:.3g}")
+  trials = f" ({num_trials} trials, median)" if num_trials > 1 else ""
+  top.set_title(f"{title}   suggestion ({result.rule}){trials}: {result.suggestion:.3g}")
   # Scale the axes to the curve before the divergence, which would flatten it.
-  body = result.smoothed_losses[:-1] if len(result.smoothed_losses) > 2 else result.smoothed_losses
+  if band is None:
+    curves = [result.smoothed_losses]
+  else:  # each trial up to the step before its own stop
+    curves = [
+      row[:stop] for row, stop in zip(result.trial_smoothed_losses, result.trial_stop_steps)
+    ]
+  body = np.concatenate([v[:-1] if len(v) > 2 else v for v in curves] if band is None else curves)
   body = body[np.isfinite(body)]
   if body.size:
     lower, upper = body.min(), body.max()
@@ -225,7 +294,7 @@ def plot_lr_find(result: Any, path: Any, *, title: str = "LR range test") -> pat
       span = shown.max() - shown.min()
       bottom.set_ylim(shown.min() - 0.1 * span - 1e-12, shown.max() + 0.1 * span + 1e-12)
   bottom.axhline(0.0, color="0.5", linewidth=0.8)
-  bottom.set_xscale("log")
+  bottom.set_xscale(xscale)
   bottom.set_xlabel("learning rate")
   bottom.set_ylabel("d loss / d log lr")
   bottom.grid(True, alpha=0.3)

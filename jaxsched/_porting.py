@@ -14,8 +14,11 @@ is at when it is converted, so ``sched(scheduler.last_epoch)`` is the
 stepped once after every optimizer update this is jaxsched's convention:
 ``sched(t)`` is the rate of update ``t``.
 
-torch and transformers are never imported here: their objects are recognized
-by class name and module, and :func:`to_torch` imports torch when called.
+torch, transformers and timm are never imported here: their objects are
+recognized by class name and module, and :func:`to_torch` imports torch when
+called. timm's schedulers take the step they are at as an argument: a
+converted one gives at step ``t`` the rate its ``step_update(t)`` (or, per
+epoch, ``step(epoch)``) sets.
 """
 
 import copy
@@ -23,65 +26,139 @@ import functools
 import inspect
 import math
 import warnings
-from typing import Any, List, NamedTuple, Optional, Sequence, Union
+from typing import (
+  Any,
+  Callable,
+  cast,
+  List,
+  NamedTuple,
+  Optional,
+  Protocol,
+  Sequence,
+  SupportsFloat,
+  Union,
+)
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.typing import ArrayLike
 
 from jaxsched import _adaptive
 from jaxsched import _common as c
 from jaxsched import _composition
 from jaxsched import _cyclic
 from jaxsched import _decay
+from jaxsched import _greedy
+from jaxsched import _timm
 from jaxsched import _warmup
 
 Schedules = Union[optax.Schedule, List[optax.Schedule]]
 
 # The classes of torch.optim.lr_scheduler that from_torch converts in closed form.
-TORCH_CLASSES = ("StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR",
-                 "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "CyclicLR",
-                 "OneCycleLR", "SequentialLR", "ChainedScheduler", "LambdaLR",
-                 "ReduceLROnPlateau")
+TORCH_CLASSES = (
+  "StepLR",
+  "MultiStepLR",
+  "ConstantLR",
+  "LinearLR",
+  "ExponentialLR",
+  "PolynomialLR",
+  "CosineAnnealingLR",
+  "CosineAnnealingWarmRestarts",
+  "CyclicLR",
+  "OneCycleLR",
+  "SequentialLR",
+  "ChainedScheduler",
+  "LambdaLR",
+  "ReduceLROnPlateau",
+)
 # Schedulers whose step multiplies the current rate: the ones a ChainedScheduler composes.
-_MULTIPLICATIVE = ("ConstantLR", "LinearLR", "StepLR", "MultiStepLR", "ExponentialLR",
-                   "PolynomialLR")
+_MULTIPLICATIVE = (
+  "ConstantLR",
+  "LinearLR",
+  "StepLR",
+  "MultiStepLR",
+  "ExponentialLR",
+  "PolynomialLR",
+)
 _COMPOSITES = ("SequentialLR", "ChainedScheduler")
+# The classes of timm.scheduler that from_torch converts.
+TIMM_CLASSES = (
+  "CosineLRScheduler",
+  "TanhLRScheduler",
+  "StepLRScheduler",
+  "MultiStepLRScheduler",
+  "PolyLRScheduler",
+  "PlateauLRScheduler",
+)
 
 # transformers.optimization: the function inside each get_*_schedule*'s LambdaLR.
 HF_LAMBDAS = {
-    "_get_constant_lambda": "get_constant_schedule",
-    "_get_constant_schedule_with_warmup_lr_lambda": "get_constant_schedule_with_warmup",
-    "_get_linear_schedule_with_warmup_lr_lambda": "get_linear_schedule_with_warmup",
-    "_get_cosine_schedule_with_warmup_lr_lambda":
-        "get_cosine_schedule_with_warmup, get_cosine_with_min_lr_schedule_with_warmup",
-    "_get_cosine_with_hard_restarts_schedule_with_warmup_lr_lambda":
-        "get_cosine_with_hard_restarts_schedule_with_warmup",
-    "_get_polynomial_decay_schedule_with_warmup_lr_lambda":
-        "get_polynomial_decay_schedule_with_warmup",
-    "_get_inverse_sqrt_schedule_lr_lambda": "get_inverse_sqrt_schedule",
-    "_get_cosine_with_min_lr_schedule_with_warmup_lr_rate_lambda":
-        "get_cosine_with_min_lr_schedule_with_warmup_lr_rate",
-    "_get_wsd_scheduler_lambda": "get_wsd_schedule",
+  "_get_constant_lambda": "get_constant_schedule",
+  "_get_constant_schedule_with_warmup_lr_lambda": "get_constant_schedule_with_warmup",
+  "_get_linear_schedule_with_warmup_lr_lambda": "get_linear_schedule_with_warmup",
+  "_get_cosine_schedule_with_warmup_lr_lambda": (
+    "get_cosine_schedule_with_warmup, get_cosine_with_min_lr_schedule_with_warmup"
+  ),
+  "_get_cosine_with_hard_restarts_schedule_with_warmup_lr_lambda": (
+    "get_cosine_with_hard_restarts_schedule_with_warmup"
+  ),
+  "_get_polynomial_decay_schedule_with_warmup_lr_lambda": (
+    "get_polynomial_decay_schedule_with_warmup"
+  ),
+  "_get_inverse_sqrt_schedule_lr_lambda": "get_inverse_sqrt_schedule",
+  "_get_cosine_with_min_lr_schedule_with_warmup_lr_rate_lambda": (
+    "get_cosine_with_min_lr_schedule_with_warmup_lr_rate"
+  ),
+  "_get_wsd_scheduler_lambda": "get_wsd_schedule",
 }
 
 # transformers.SchedulerType names and the scheduler_specific_kwargs each takes.
 HF_SCHEDULER_KWARGS = {
-    "linear": (),
-    "cosine": ("num_cycles",),
-    "cosine_with_restarts": ("num_cycles",),
-    "polynomial": ("lr_end", "power"),
-    "constant": None,  # transformers ignores them
-    "constant_with_warmup": None,  # transformers ignores them
-    "inverse_sqrt": ("timescale",),
-    "reduce_lr_on_plateau": ("mode", "factor", "patience", "threshold", "threshold_mode",
-                             "cooldown", "min_lr", "eps"),
-    "cosine_with_min_lr": ("num_cycles", "min_lr", "min_lr_rate"),
-    "cosine_warmup_with_min_lr": ("num_cycles", "min_lr", "min_lr_rate", "warmup_lr_rate"),
-    "warmup_stable_decay": ("num_decay_steps", "num_stable_steps", "warmup_type", "decay_type",
-                            "min_lr_ratio", "num_cycles"),
-    "greedy": None,
+  "linear": (),
+  "cosine": ("num_cycles",),
+  "cosine_with_restarts": ("num_cycles",),
+  "polynomial": ("lr_end", "power"),
+  "constant": None,  # transformers ignores them
+  "constant_with_warmup": None,  # transformers ignores them
+  "inverse_sqrt": ("timescale",),
+  "reduce_lr_on_plateau": (
+    "mode",
+    "factor",
+    "patience",
+    "threshold",
+    "threshold_mode",
+    "cooldown",
+    "min_lr",
+    "eps",
+  ),
+  "cosine_with_min_lr": ("num_cycles", "min_lr", "min_lr_rate"),
+  "cosine_warmup_with_min_lr": ("num_cycles", "min_lr", "min_lr_rate", "warmup_lr_rate"),
+  "warmup_stable_decay": (
+    "num_decay_steps",
+    "num_stable_steps",
+    "warmup_type",
+    "decay_type",
+    "min_lr_ratio",
+    "num_cycles",
+  ),
+  "greedy": (
+    "mode",
+    "factor",
+    "patience",
+    "threshold",
+    "threshold_mode",
+    "cooldown",
+    "warmup",
+    "min_lr",
+    "max_lr",
+    "eps",
+    "verbose",
+    "smooth",
+    "window_size",
+    "reset_start",
+  ),
 }
 _WSD_KINDS = ("linear", "cosine", "1-sqrt")
 
@@ -95,6 +172,7 @@ class LearningRateAndMomentum(NamedTuple):
   Adam pass ``momentum`` as ``b1``. Each field is a schedule, or a list with
   one per param group.
   """
+
   learning_rate: Schedules
   momentum: Schedules
 
@@ -106,6 +184,7 @@ class PlateauConversion(NamedTuple):
   resumes where the PyTorch run is. The transformation scales updates; use
   ``base_lr`` as the optimizer's learning rate.
   """
+
   transform: optax.GradientTransformationExtraArgs
   state: _adaptive.ReduceOnPlateauState
   base_lr: float
@@ -113,6 +192,7 @@ class PlateauConversion(NamedTuple):
 
 class Comparison(NamedTuple):
   """What :func:`compare` returns."""
+
   max_abs_deviation: float  # max |schedule - reference| over the steps compared
   max_rel_deviation: float  # max of it over |reference|; inf where only the reference is 0
   first_mismatch: Optional[int]  # first step beyond tolerance, None when there is none
@@ -120,6 +200,7 @@ class Comparison(NamedTuple):
 
 class _At(NamedTuple):
   """Where a scheduler sits in a composite, which decides how torch starts it."""
+
   path: str  # for messages: "SequentialLR._schedulers[1]", "" at the top
   factor: bool  # inside a ChainedScheduler: build its factor (init value 1.0)
   plain_start: bool  # its first step is a plain step(), outside torch's initial mode
@@ -151,8 +232,10 @@ def _child(at: _At, parent: str, k: int) -> str:
 
 
 def _supported_text() -> str:
-  return (", ".join(TORCH_CLASSES[:-2]) + ", LambdaLR built by transformers' "
-          "get_*_schedule* functions, and ReduceLROnPlateau")
+  return (
+    ", ".join(TORCH_CLASSES[:-2]) + ", LambdaLR built by transformers' "
+    "get_*_schedule* functions, ReduceLROnPlateau, and timm's " + ", ".join(TIMM_CLASSES)
+  )
 
 
 # ----------------------------------------------------------------- from_torch
@@ -192,8 +275,14 @@ def _hf_keywords(fn: functools.partial) -> dict:
   return {k: v for k, v in list(bound.arguments.items())[1:]}
 
 
-def _cosine_with_min_lr_rate(base: float, warmup_steps: int, total_steps: int, num_cycles: float,
-                             min_lr_rate: float, warmup_lr_rate: Optional[float]) -> optax.Schedule:
+def _cosine_with_min_lr_rate(
+  base: float,
+  warmup_steps: int,
+  total_steps: int,
+  num_cycles: float,
+  min_lr_rate: ArrayLike,
+  warmup_lr_rate: Optional[float],
+) -> optax.Schedule:
   """transformers' ``get_cosine_with_min_lr_schedule_with_warmup_lr_rate``.
 
   Its warmup is ``(t + 1) / W`` (or ``r + (1 - r) t / (W - 1)``) and its
@@ -201,8 +290,16 @@ def _cosine_with_min_lr_rate(base: float, warmup_steps: int, total_steps: int, n
   ahead, which holds its final value from step ``T - 1`` on (transformers
   keeps following the cosine there).
   """
-  decay = _shifted(_warmup.warmup_cosine(base, 0, max(total_steps - warmup_steps, 1),
-                                         end_value=base * min_lr_rate, num_cycles=num_cycles), 1)
+  decay = _shifted(
+    _warmup.warmup_cosine(
+      base,
+      0,
+      max(total_steps - warmup_steps, 1),
+      end_value=base * min_lr_rate,
+      num_cycles=num_cycles,
+    ),
+    1,
+  )
   if warmup_steps <= 0:
     return decay
   init = base / warmup_steps if warmup_lr_rate is None else base * warmup_lr_rate
@@ -221,24 +318,33 @@ def _hf_schedule(func_name: str, kw: dict, base: float) -> optax.Schedule:
     return _warmup.inverse_sqrt(base, w, timescale=kw["timescale"])
   if func_name == "_get_wsd_scheduler_lambda":
     return _warmup.warmup_stable_decay(
-        base, w, kw["num_decay_steps"], stable_steps=kw["num_stable_steps"],
-        warmup_kind=kw["warmup_type"], decay_kind=kw["decay_type"],
-        min_lr_ratio=kw["min_lr_ratio"], num_cycles=kw["num_cycles"])
+      base,
+      w,
+      kw["num_decay_steps"],
+      stable_steps=kw["num_stable_steps"],
+      warmup_kind=kw["warmup_type"],
+      decay_kind=kw["decay_type"],
+      min_lr_ratio=kw["min_lr_ratio"],
+      num_cycles=kw["num_cycles"],
+    )
   total = kw["num_training_steps"]
   if func_name == "_get_linear_schedule_with_warmup_lr_lambda":
     return _warmup.warmup_linear(base, w, total)
   if func_name == "_get_cosine_schedule_with_warmup_lr_lambda":
-    return _warmup.warmup_cosine(base, w, total, end_value=base * kw.get("min_lr_rate", 0.0),
-                                 num_cycles=kw["num_cycles"])
+    return _warmup.warmup_cosine(
+      base, w, total, end_value=base * kw.get("min_lr_rate", 0.0), num_cycles=kw["num_cycles"]
+    )
   if func_name == "_get_cosine_with_hard_restarts_schedule_with_warmup_lr_lambda":
     return _warmup.warmup_cosine_restarts(base, w, total, num_cycles=kw["num_cycles"])
   if func_name == "_get_polynomial_decay_schedule_with_warmup_lr_lambda":
     # LambdaLR multiplies lr_end / lr_init by the group's base rate.
-    return _warmup.warmup_polynomial(base, w, total, end_value=kw["lr_end"] * base / kw["lr_init"],
-                                     power=kw["power"])
+    return _warmup.warmup_polynomial(
+      base, w, total, end_value=kw["lr_end"] * base / kw["lr_init"], power=kw["power"]
+    )
   if func_name == "_get_cosine_with_min_lr_schedule_with_warmup_lr_rate_lambda":
-    return _cosine_with_min_lr_rate(base, w, total, kw["num_cycles"], kw["min_lr_rate"],
-                                    kw["warmup_lr_rate"])
+    return _cosine_with_min_lr_rate(
+      base, w, total, kw["num_cycles"], kw["min_lr_rate"], kw["warmup_lr_rate"]
+    )
   raise _Unsupported(f"transformers lambda {func_name}")
 
 
@@ -252,9 +358,11 @@ def _lambda_lr(s: Any, i: int, at: _At) -> optax.Schedule:
   func = fn.func if isinstance(fn, functools.partial) else fn
   name = getattr(func, "__name__", type(func).__name__)
   if name not in HF_LAMBDAS or not getattr(func, "__module__", "").startswith("transformers"):
-    raise _Unsupported(f"{_where(at, 'LambdaLR')} with lr_lambda {name!r} (of the LambdaLRs, "
-                       "those of transformers' get_*_schedule* functions and of to_torch are "
-                       "converted)")
+    raise _Unsupported(
+      f"{_where(at, 'LambdaLR')} with lr_lambda {name!r} (of the LambdaLRs, "
+      "those of transformers' get_*_schedule* functions and of to_torch are "
+      "converted)"
+    )
   kw = _hf_keywords(fn) if isinstance(fn, functools.partial) else {}
   return _hf_schedule(name, kw, base)
 
@@ -264,10 +372,14 @@ def _cyclic_steps(s: Any) -> tuple:
   total = float(s.total_size)
   up = float(s.step_ratio) * total
   up_steps, down_steps = round(up), round(total - up)
-  if abs(up - up_steps) > 1e-6 or abs(total - up - down_steps) > 1e-6 or min(
-      up_steps, down_steps) < 1:
-    raise _Unsupported(f"CyclicLR with step sizes {up:g}, {total - up:g} (whole steps >= 1 "
-                       "are converted)")
+  if (
+    abs(up - up_steps) > 1e-6
+    or abs(total - up - down_steps) > 1e-6
+    or min(up_steps, down_steps) < 1
+  ):
+    raise _Unsupported(
+      f"CyclicLR with step sizes {up:g}, {total - up:g} (whole steps >= 1 are converted)"
+    )
   return up_steps, down_steps
 
 
@@ -277,8 +389,12 @@ def _one_cycle_args(s: Any) -> dict:
   if anneal not in _cyclic.ANNEAL_STRATEGIES:
     raise _Unsupported("OneCycleLR without a known anneal strategy")
   total = int(s.total_steps)
-  return dict(total_steps=total, pct_start=(float(phases[0]["end_step"]) + 1.0) / total,
-              anneal_strategy=anneal, three_phase=len(phases) == 3)
+  return dict(
+    total_steps=total,
+    pct_start=(float(phases[0]["end_step"]) + 1.0) / total,
+    anneal_strategy=anneal,
+    three_phase=len(phases) == 3,
+  )
 
 
 def _momentum(s: Any, i: int) -> optax.Schedule:
@@ -288,24 +404,30 @@ def _momentum(s: Any, i: int) -> optax.Schedule:
     raise _Unsupported(f"the momentum of {name} (it does not cycle momentum)")
   if name == "CyclicLR":
     up, down = _cyclic_steps(s)
-    return _cyclic.cyclic_momentum(float(s.base_momentums[i]), float(s.max_momentums[i]), up, down,
-                                   mode=s.mode, gamma=s.gamma)
+    return _cyclic.cyclic_momentum(
+      float(s.base_momentums[i]), float(s.max_momentums[i]), up, down, mode=s.mode, gamma=s.gamma
+    )
   group = s.optimizer.param_groups[i]
-  return _cyclic.one_cycle_momentum(base_momentum=float(group["base_momentum"]),
-                                    max_momentum=float(group["max_momentum"]),
-                                    **_one_cycle_args(s))
+  return _cyclic.one_cycle_momentum(
+    base_momentum=float(group["base_momentum"]),
+    max_momentum=float(group["max_momentum"]),
+    **_one_cycle_args(s),
+  )
 
 
 def _sequential(s: Any, i: int, at: _At) -> optax.Schedule:
   if at.factor:
-    raise _Unsupported(f"{_where(at, 'SequentialLR')} inside a ChainedScheduler (at its "
-                       "milestones it sets the rate instead of multiplying it)")
+    raise _Unsupported(
+      f"{_where(at, 'SequentialLR')} inside a ChainedScheduler (at its "
+      "milestones it sets the rate instead of multiplying it)"
+    )
   # A SequentialLR first in another one is started by a plain step(): one step ahead.
   shift = 1 if at.plain_start else 0
   milestones = [int(m) for m in s._milestones]  # pylint: disable=protected-access
   if shift and min(milestones, default=2) < 2:
-    raise _Unsupported(f"{_where(at, 'SequentialLR')} nested first in another one with a "
-                       "milestone below 2")
+    raise _Unsupported(
+      f"{_where(at, 'SequentialLR')} nested first in another one with a milestone below 2"
+    )
   parts = []
   for k, child in enumerate(s._schedulers):  # pylint: disable=protected-access
     composite = _is_torch_class(child, _COMPOSITES)
@@ -314,8 +436,10 @@ def _sequential(s: Any, i: int, at: _At) -> optax.Schedule:
       child_at = _At(path, False, plain_start=at.plain_start or composite, closed_start=False)
     else:
       if composite:
-        raise _Unsupported(f"{_class_name(child)} at {path}, after a milestone (torch raises "
-                           "NotImplementedError there)")
+        raise _Unsupported(
+          f"{_class_name(child)} at {path}, after a milestone (torch raises "
+          "NotImplementedError there)"
+        )
       child_at = _At(path, False, plain_start=False, closed_start=True)
     parts.append(_convert(child, i, child_at))
   return _composition.sequential(parts, [m - shift for m in milestones])
@@ -323,9 +447,10 @@ def _sequential(s: Any, i: int, at: _At) -> optax.Schedule:
 
 def _chained(s: Any, i: int, at: _At) -> optax.Schedule:
   children = list(s._schedulers)  # pylint: disable=protected-access
-  factors = [_convert(child, i, _At(_child(at, "ChainedScheduler", k), True, at.plain_start,
-                                    False))
-             for k, child in enumerate(children)]
+  factors = [
+    _convert(child, i, _At(_child(at, "ChainedScheduler", k), True, at.plain_start, False))
+    for k, child in enumerate(children)
+  ]
   if at.factor:
     return _composition.chained(1.0, *factors)
   first = children[0]
@@ -344,8 +469,10 @@ def _convert(s: Any, i: int, at: _At) -> optax.Schedule:
   if name == "ChainedScheduler":
     return _chained(s, i, at)
   if at.factor and name not in _MULTIPLICATIVE:
-    raise _Unsupported(f"{_where(at, name)} inside a ChainedScheduler (only "
-                       f"{', '.join(_MULTIPLICATIVE)} multiply the rate there)")
+    raise _Unsupported(
+      f"{_where(at, name)} inside a ChainedScheduler (only "
+      f"{', '.join(_MULTIPLICATIVE)} multiply the rate there)"
+    )
   base = 1.0 if at.factor else float(s.base_lrs[i])
   if name == "StepLR":
     return _decay.step_decay(base, s.step_size, s.gamma)
@@ -358,8 +485,9 @@ def _convert(s: Any, i: int, at: _At) -> optax.Schedule:
   if name == "LinearLR":
     if s.total_iters == 0:  # torch applies start_factor at step 0 and keeps it
       if at.closed_start:
-        raise _Unsupported(f"{_where(at, 'LinearLR')} with total_iters=0 after a milestone "
-                           "(torch divides by zero)")
+        raise _Unsupported(
+          f"{_where(at, 'LinearLR')} with total_iters=0 after a milestone (torch divides by zero)"
+        )
       return _decay.constant(base * s.start_factor)
     return _decay.linear_factor(base, s.start_factor, s.end_factor, s.total_iters)
   if name == "ExponentialLR":
@@ -369,16 +497,19 @@ def _convert(s: Any, i: int, at: _At) -> optax.Schedule:
     total, power = s.total_iters, s.power
     if total == 0:
       if at.closed_start or at.plain_start:
-        raise _Unsupported(f"{_where(at, 'PolynomialLR')} with total_iters=0 there (torch "
-                           "divides by zero)")
+        raise _Unsupported(
+          f"{_where(at, 'PolynomialLR')} with total_iters=0 there (torch divides by zero)"
+        )
       return _decay.constant(base)
     # Started by a plain step(), torch's recursive form applies (T / (T + 1))**p at step 0.
     first = (total / (total + 1)) ** power if at.plain_start else 1.0
     return _decay.polynomial_decay(base * first, total, power=power)
   if name == "CosineAnnealingLR":
     if at.plain_start:
-      raise _Unsupported(f"{_where(at, 'CosineAnnealingLR')} (started by a plain step() there, "
-                         "its recursive form leaves the cosine)")
+      raise _Unsupported(
+        f"{_where(at, 'CosineAnnealingLR')} (started by a plain step() there, "
+        "its recursive form leaves the cosine)"
+      )
     return _decay.cosine_annealing(base, s.T_max, s.eta_min)
   if name == "CosineAnnealingWarmRestarts":
     return _decay.cosine_warm_restarts(base, s.T_0, s.T_mult, s.eta_min)
@@ -392,8 +523,9 @@ def _convert(s: Any, i: int, at: _At) -> optax.Schedule:
     peak, initial, final = (float(group[k]) for k in ("max_lr", "initial_lr", "min_lr"))
     if min(peak, initial, final) <= 0:
       raise _Unsupported(f"{_where(at, 'OneCycleLR')} with a zero rate")
-    return _cyclic.one_cycle(peak, div_factor=peak / initial, final_div_factor=initial / final,
-                             **_one_cycle_args(s))
+    return _cyclic.one_cycle(
+      peak, div_factor=peak / initial, final_div_factor=initial / final, **_one_cycle_args(s)
+    )
   return _lambda_lr(s, i, at)
 
 
@@ -448,10 +580,10 @@ def _torch_values(scheduler: Any, num_steps: int, fn: str, *, momentum: bool = F
         try:
           twin.step()
         except Exception as e:  # pylint: disable=broad-except
-          raise ValueError(f"{fn}: {name}.step() failed at step {start + n + 1}: "
-                           f"{type(e).__name__}: {e}") from None
-  return start, np.asarray(lrs, np.float64), (np.asarray(momenta, np.float64) if momentum
-                                              else None)
+          raise ValueError(
+            f"{fn}: {name}.step() failed at step {start + n + 1}: {type(e).__name__}: {e}"
+          ) from None
+  return start, np.asarray(lrs, np.float64), (np.asarray(momenta, np.float64) if momentum else None)
 
 
 def _tabulated(values: np.ndarray, start: int) -> optax.Schedule:
@@ -487,27 +619,133 @@ def _plateau(s: Any) -> Any:
   for i, group in enumerate(s.optimizer.param_groups):
     base = float(group.get("initial_lr", defaults.get("lr", group["lr"])))
     if not base > 0:
-      raise ValueError(f"from_torch: param group {i} of the ReduceLROnPlateau has base lr "
-                       f"{base}; the scale needs a positive one")
+      raise ValueError(
+        f"from_torch: param group {i} of the ReduceLROnPlateau has base lr "
+        f"{base}; the scale needs a positive one"
+      )
     tx = _adaptive.reduce_on_plateau(
-        factor=s.factor, patience=s.patience, threshold=s.threshold,
-        threshold_mode=s.threshold_mode, cooldown=s.cooldown,
-        min_scale=min(float(s.min_lrs[i]) / base, 1.0), mode=s.mode, eps=s.eps / base)
+      factor=s.factor,
+      patience=s.patience,
+      threshold=s.threshold,
+      threshold_mode=s.threshold_mode,
+      cooldown=s.cooldown,
+      min_scale=min(float(s.min_lrs[i]) / base, 1.0),
+      mode=s.mode,
+      eps=s.eps / base,
+    )
     state = _adaptive.ReduceOnPlateauState(
-        plateau_scale=jnp.asarray(float(group["lr"]) / base, jnp.float32),
-        plateau_best=jnp.asarray(float(s.best), jnp.float32),
-        plateau_bad_count=jnp.asarray(min(int(s.num_bad_epochs), c.INT32_MAX), jnp.int32),
-        plateau_cooldown_count=jnp.asarray(int(s.cooldown_counter), jnp.int32),
-        plateau_accumulated_value=jnp.zeros((), jnp.float32),
-        plateau_accumulated_count=jnp.zeros((), jnp.int32))
+      plateau_scale=jnp.asarray(float(group["lr"]) / base, jnp.float32),
+      plateau_best=jnp.asarray(float(s.best), jnp.float32),
+      plateau_bad_count=jnp.asarray(min(int(s.num_bad_epochs), c.INT32_MAX), jnp.int32),
+      plateau_cooldown_count=jnp.asarray(int(s.cooldown_counter), jnp.int32),
+      plateau_accumulated_value=jnp.zeros((), jnp.float32),
+      plateau_accumulated_count=jnp.zeros((), jnp.int32),
+    )
 
-    out.append(PlateauConversion(
-        optax.GradientTransformationExtraArgs(_resuming_init(state), tx.update), state, base))
+    out.append(
+      PlateauConversion(
+        optax.GradientTransformationExtraArgs(_resuming_init(state), tx.update), state, base
+      )
+    )
   return _one_or_list(out)
 
 
-def from_torch(scheduler: Any, *, steps_per_epoch: Optional[int] = None,
-               num_steps: Optional[int] = None, with_momentum: bool = False) -> Any:
+def _is_timm(obj: Any) -> bool:
+  return type(obj).__module__.split(".")[0] == "timm"
+
+
+def _timm_group(s: Any, i: int) -> optax.Schedule:
+  """Param group ``i`` of a timm scheduler: its ``_get_lr`` times ``lr_scale``, with its noise."""
+  name = _class_name(s)
+  base = float(s.base_values[i])
+  warm = dict(
+    warmup_t=s.warmup_t, warmup_lr_init=s.warmup_lr_init, warmup_prefix=bool(s.warmup_prefix)
+  )
+  if name in ("StepLRScheduler", "MultiStepLRScheduler"):
+    factory = _timm.timm_step if name == "StepLRScheduler" else _timm.timm_multistep
+    sched = factory(base, s.decay_t, s.decay_rate, **warm)
+  else:
+    cycles = dict(
+      lr_min=s.lr_min,
+      cycle_mul=s.cycle_mul,
+      cycle_decay=s.cycle_decay,
+      cycle_limit=s.cycle_limit,
+      **warm,
+    )
+    if name == "CosineLRScheduler":
+      sched = _timm.timm_cosine(base, s.t_initial, k_decay=s.k_decay, **cycles)
+    elif name == "TanhLRScheduler":
+      sched = _timm.timm_tanh(base, s.t_initial, lb=s.lb, ub=s.ub, **cycles)
+    else:
+      sched = _timm.timm_poly(base, s.t_initial, power=s.power, k_decay=s.k_decay, **cycles)
+  scale = s.optimizer.param_groups[i].get("lr_scale")
+  if scale is not None and float(scale) != 1.0:  # timm's update_groups multiplies by it
+    sched = _scaled(sched, float(scale))
+  if s.noise_range_t is not None:
+    sched = _timm.with_noise(
+      sched,
+      s.noise_range_t,
+      s.noise_pct,
+      s.noise_std,
+      seed=s.noise_seed,
+      noise_type="normal" if s.noise_type == "normal" else "uniform",
+    )
+  return sched
+
+
+def _from_timm(s: Any, steps_per_epoch: Optional[int], with_momentum: bool, fn: str) -> Any:
+  """from_torch for a timm scheduler."""
+  name = _class_name(s)
+  if name not in TIMM_CLASSES:
+    raise ValueError(f"{fn}: cannot convert timm's {name}. Converted: {_supported_text()}")
+  if with_momentum:
+    raise ValueError(
+      f"{fn}: with_momentum=True does not apply to timm's {name} (it schedules the rate only)"
+    )
+  if name == "PlateauLRScheduler":
+    # Without warmup and noise its step(epoch, metric) is its ReduceLROnPlateau's step(metric).
+    if s.warmup_t or s.noise_range_t is not None:
+      raise ValueError(
+        f"{fn}: cannot convert timm's PlateauLRScheduler with warmup_t={s.warmup_t}, "
+        f"noise_range_t={s.noise_range_t!r}: its warmup sets the rate per epoch while it "
+        "ignores the metric, and its noise is undone before each plateau step; "
+        "reduce_on_plateau models neither (converted with warmup_t=0 and no noise)"
+      )
+    if steps_per_epoch is not None:
+      raise ValueError(
+        f"{fn}: steps_per_epoch does not apply to PlateauLRScheduler (feed its "
+        "metric with observe= once per epoch)"
+      )
+    return _plateau(s.lr_scheduler)
+  if s.t_in_epochs and steps_per_epoch is None:
+    raise ValueError(
+      f"{fn}: timm's {name} has t_in_epochs=True: its rate changes once per "
+      "epoch, at step(epoch); give steps_per_epoch=N so that sched(t) is the "
+      "rate of epoch t // N (N=1 counts epochs)"
+    )
+  if not s.t_in_epochs and steps_per_epoch is not None:
+    raise ValueError(
+      f"{fn}: timm's {name} has t_in_epochs=False: it counts updates "
+      "(step_update), so steps_per_epoch does not apply"
+    )
+  try:
+    lrs = [_timm_group(s, i) for i in range(len(s.optimizer.param_groups))]
+  except ValueError as e:
+    raise ValueError(
+      f"{fn}: cannot convert timm's {name}: jaxsched rejects its hyperparameters ({e})"
+    ) from None
+  if steps_per_epoch is not None:
+    lrs = [_per_update(sched, steps_per_epoch) for sched in lrs]
+  return _one_or_list(lrs)
+
+
+def from_torch(
+  scheduler: Any,
+  *,
+  steps_per_epoch: Optional[int] = None,
+  num_steps: Optional[int] = None,
+  with_momentum: bool = False,
+) -> Any:
   """The jaxsched schedule equivalent to a live PyTorch or transformers scheduler.
 
   .. math:: \\eta_t = \\text{the rate of param group } i \\text{ when }
@@ -545,6 +783,23 @@ def from_torch(scheduler: Any, *, steps_per_epoch: Optional[int] = None,
   to the optimizer the transformation follows,
   ``optax.chain(optax.sgd(p.base_lr), p.transform)``.
 
+  timm's ``CosineLRScheduler``, ``TanhLRScheduler``, ``PolyLRScheduler``,
+  ``StepLRScheduler`` and ``MultiStepLRScheduler`` become :func:`timm_cosine`,
+  :func:`timm_tanh`, :func:`timm_poly`, :func:`timm_step` and
+  :func:`timm_multistep` of each group's ``base_values[i]``, times the
+  group's ``lr_scale`` where it has one, and wrapped in :func:`with_noise`
+  when the object has a ``noise_range_t`` (same noise distribution, other
+  draws; one draw per step shared by all groups, as in timm). timm's
+  schedulers are stateless, so ``sched(t)`` is the rate ``step_update(t)``
+  sets (``t_in_epochs=False``) whatever step the object is at. With
+  ``t_in_epochs=True`` give ``steps_per_epoch``: ``sched(t)`` is the rate
+  ``step(t // steps_per_epoch)`` sets, constant over the epoch, the noise
+  drawn per epoch. A ``PlateauLRScheduler`` without warmup and noise is its
+  inner ``ReduceLROnPlateau`` (see above; timm's training loop calls
+  ``step(epoch + 1, metric)``, so its ``step(0)``, which sets
+  ``warmup_lr_init``, is never taken); with either it is refused, since
+  :func:`reduce_on_plateau` models neither. ``num_steps`` does not apply.
+
   Anything else (another ``LambdaLR``, ``MultiplicativeLR``, unknown classes,
   hyperparameters jaxsched's factory rejects) raises ``ValueError`` unless
   ``num_steps`` is given: then the schedule is a table read by stepping a
@@ -569,11 +824,12 @@ def from_torch(scheduler: Any, *, steps_per_epoch: Optional[int] = None,
 
   Args:
     scheduler: a ``torch.optim.lr_scheduler`` object (transformers' are
-      ``LambdaLR`` ones).
+      ``LambdaLR`` ones) or a ``timm.scheduler`` one.
     steps_per_epoch: if given (>= 1), the scheduler is stepped once per epoch
       and the result counts updates: ``sched(t)`` is the rate of epoch
-      ``t // steps_per_epoch``. Not for ReduceLROnPlateau (feed its metric
-      with ``observe=`` once per epoch).
+      ``t // steps_per_epoch``. Required for a timm scheduler with
+      ``t_in_epochs=True``, refused with ``t_in_epochs=False``. Not for
+      ReduceLROnPlateau (feed its metric with ``observe=`` once per epoch).
     num_steps: steps to tabulate, >= 1, for a scheduler without a closed form;
       ignored for the others.
     with_momentum: also return the momentum (or Adam ``beta1``) schedule of a
@@ -595,43 +851,58 @@ def from_torch(scheduler: Any, *, steps_per_epoch: Optional[int] = None,
   """
   fn = "from_torch"
   if not _is_torch_scheduler(scheduler):
-    raise ValueError(f"{fn}: scheduler={scheduler!r} is not a torch scheduler (an object with "
-                     "an optimizer and step())")
+    raise ValueError(
+      f"{fn}: scheduler={scheduler!r} is not a torch scheduler (an object with "
+      "an optimizer and step())"
+    )
   if steps_per_epoch is not None:
     c.check_steps(fn, "steps_per_epoch", steps_per_epoch, minimum=1)
   if num_steps is not None:
     c.check_steps(fn, "num_steps", num_steps, minimum=1)
+  if _is_timm(scheduler):
+    return _from_timm(scheduler, steps_per_epoch, with_momentum, fn)
   if _is_torch_class(scheduler, ("ReduceLROnPlateau",)):
     if steps_per_epoch is not None or with_momentum:
-      raise ValueError(f"{fn}: steps_per_epoch and with_momentum do not apply to "
-                       "ReduceLROnPlateau (feed its metric with observe= once per epoch)")
+      raise ValueError(
+        f"{fn}: steps_per_epoch and with_momentum do not apply to "
+        "ReduceLROnPlateau (feed its metric with observe= once per epoch)"
+      )
     return _plateau(scheduler)
   num_groups = len(scheduler.optimizer.param_groups)
   cycles_momentum = _is_torch_class(scheduler, ("CyclicLR", "OneCycleLR")) and getattr(
-      scheduler, "cycle_momentum", False)
+    scheduler, "cycle_momentum", False
+  )
   if with_momentum and not cycles_momentum and num_steps is None:
-    raise ValueError(f"{fn}: with_momentum=True needs a CyclicLR or OneCycleLR with "
-                     f"cycle_momentum=True (or num_steps=N to tabulate the momentum), got "
-                     f"{_class_name(scheduler)}")
+    raise ValueError(
+      f"{fn}: with_momentum=True needs a CyclicLR or OneCycleLR with "
+      f"cycle_momentum=True (or num_steps=N to tabulate the momentum), got "
+      f"{_class_name(scheduler)}"
+    )
   try:
     lrs = [_convert(scheduler, i, _At("", False, False, False)) for i in range(num_groups)]
     momenta = [_momentum(scheduler, i) for i in range(num_groups)] if with_momentum else None
   except ValueError as e:
     if num_steps is None:
-      reason = str(e) if isinstance(e, _Unsupported) else (
-          f"{_class_name(scheduler)}: jaxsched rejects its hyperparameters ({e})")
+      reason = (
+        str(e)
+        if isinstance(e, _Unsupported)
+        else (f"{_class_name(scheduler)}: jaxsched rejects its hyperparameters ({e})")
+      )
       raise ValueError(
-          f"{fn}: cannot convert {reason}. Converted: {_supported_text()}. Give num_steps=N to "
-          "tabulate any scheduler by stepping a copy of it") from None
+        f"{fn}: cannot convert {reason}. Converted: {_supported_text()}. Give num_steps=N to "
+        "tabulate any scheduler by stepping a copy of it"
+      ) from None
     start, table, moments = _torch_values(scheduler, num_steps, fn, momentum=with_momentum)
     lrs = [_tabulated(table[:, i], start) for i in range(num_groups)]
-    momenta = [_tabulated(moments[:, i], start) for i in range(num_groups)] if (
-        with_momentum) else None
+    momenta = (
+      [_tabulated(moments[:, i], start) for i in range(num_groups)] if (with_momentum) else None
+    )
   if steps_per_epoch is not None:
     lrs = [_per_update(s, steps_per_epoch) for s in lrs]
     if momenta is not None:
       momenta = [_per_update(s, steps_per_epoch) for s in momenta]
   if with_momentum:
+    assert momenta is not None  # built above whenever with_momentum
     return LearningRateAndMomentum(_one_or_list(lrs), _one_or_list(momenta))
   return _one_or_list(lrs)
 
@@ -639,10 +910,19 @@ def from_torch(scheduler: Any, *, steps_per_epoch: Optional[int] = None,
 # ------------------------------------------------------------------- to_torch
 
 
-def _ratio_lambda(schedule: optax.Schedule, base_lr: float):
+class _RatioLambda(Protocol):
+  """A ``LambdaLR`` lambda of :func:`to_torch` that remembers the schedule it follows."""
+
+  _jaxsched_schedule: optax.Schedule
+  _jaxsched_base_lr: float
+
+  def __call__(self, step: int) -> float: ...
+
+
+def _ratio_lambda(schedule: optax.Schedule, base_lr: float) -> _RatioLambda:
   """``t -> schedule(t) / base_lr``, from jitted blocks of the schedule kept in a small cache."""
   evaluate = jax.jit(schedule)
-  blocks = {}
+  blocks: dict[int, np.ndarray] = {}
 
   def lr_lambda(step):
     step = max(int(step), 0)
@@ -654,9 +934,10 @@ def _ratio_lambda(schedule: optax.Schedule, base_lr: float):
       blocks[block] = np.asarray(evaluate(jnp.asarray(steps, jnp.int32)), np.float64)
     return float(blocks[block][offset]) / base_lr
 
-  lr_lambda._jaxsched_schedule = schedule  # pylint: disable=protected-access
-  lr_lambda._jaxsched_base_lr = base_lr  # pylint: disable=protected-access
-  return lr_lambda
+  ratio_lambda = cast(_RatioLambda, lr_lambda)
+  ratio_lambda._jaxsched_schedule = schedule  # pylint: disable=protected-access
+  ratio_lambda._jaxsched_base_lr = base_lr  # pylint: disable=protected-access
+  return ratio_lambda
 
 
 def to_torch(schedule: Schedules, optimizer: Any) -> Any:
@@ -689,6 +970,7 @@ def to_torch(schedule: Schedules, optimizer: Any) -> Any:
   """
   fn = "to_torch"
   import torch  # pylint: disable=import-outside-toplevel
+
   groups = optimizer.param_groups
   if isinstance(schedule, (list, tuple)):
     schedules = list(schedule)
@@ -696,14 +978,16 @@ def to_torch(schedule: Schedules, optimizer: Any) -> Any:
       raise ValueError(f"{fn}: {len(schedules)} schedules for {len(groups)} param groups")
   else:
     schedules = [schedule] * len(groups)
-  lambdas = []
+  lambdas: list[Callable[[int], float]] = []
   for i, (sched, group) in enumerate(zip(schedules, groups)):
     if not callable(sched):
       raise ValueError(f"{fn}: schedule={sched!r} must be a schedule (a callable of the step)")
     base = float(group.get("initial_lr", group["lr"]))
     if not base > 0 or not math.isfinite(base):
-      raise ValueError(f"{fn}: param group {i} has lr={base}; LambdaLR multiplies it by "
-                       "schedule(t) / lr, so it must be > 0")
+      raise ValueError(
+        f"{fn}: param group {i} has lr={base}; LambdaLR multiplies it by "
+        "schedule(t) / lr, so it must be > 0"
+      )
     lambdas.append(_ratio_lambda(sched, base))
   return torch.optim.lr_scheduler.LambdaLR(optimizer, lambdas)
 
@@ -711,9 +995,13 @@ def to_torch(schedule: Schedules, optimizer: Any) -> Any:
 # -------------------------------------------------------------- get_scheduler
 
 
-def get_scheduler(name: Any, peak_value: Any, num_warmup_steps: Optional[int] = None,
-                  num_training_steps: Optional[int] = None,
-                  scheduler_specific_kwargs: Optional[dict] = None) -> Any:
+def get_scheduler(
+  name: Any,
+  peak_value: ArrayLike,
+  num_warmup_steps: Optional[int] = None,
+  num_training_steps: Optional[int] = None,
+  scheduler_specific_kwargs: Optional[dict] = None,
+) -> Any:
   """transformers' ``get_scheduler``: a schedule by ``SchedulerType`` name.
 
   .. math:: \\eta_t = p \\, \\lambda_{name}(t)
@@ -729,24 +1017,28 @@ def get_scheduler(name: Any, peak_value: Any, num_warmup_steps: Optional[int] = 
   ``reduce_lr_on_plateau`` returns :func:`reduce_on_plateau` with
   ``ReduceLROnPlateau``'s defaults (``min_lr`` and ``eps`` divided by
   ``peak_value``), a transformation that scales updates: use it after an
-  optimizer whose rate is ``peak_value``. ``greedy`` is not available.
+  optimizer whose rate is ``peak_value``. ``greedy`` returns
+  :func:`greedy_lr` with ``GreedyLR``'s defaults and
+  ``base_lr=peak_value`` (``min_lr``, ``max_lr`` and ``eps`` stay absolute;
+  ``peak_value`` must be > 0; ``verbose`` is accepted and ignored), a
+  transformation used the same way.
 
   Args:
     name: a ``transformers.SchedulerType`` or its string value.
     peak_value: the optimizer's learning rate, >= 0.
-    num_warmup_steps: warmup steps; required by all but ``constant`` and
-      ``reduce_lr_on_plateau``.
+    num_warmup_steps: warmup steps; required by all but ``constant``,
+      ``reduce_lr_on_plateau`` and ``greedy``.
     num_training_steps: total steps; required by the decaying schedules
       (``warmup_stable_decay`` takes it or ``num_stable_steps``).
     scheduler_specific_kwargs: transformers' extra keywords, e.g.
       ``num_cycles``, ``lr_end``, ``power``, ``timescale``, ``min_lr``,
       ``min_lr_rate``, ``warmup_lr_rate``, ``num_decay_steps``,
       ``num_stable_steps``, ``warmup_type``, ``decay_type``, ``min_lr_ratio``,
-      or ``ReduceLROnPlateau``'s.
+      or ``ReduceLROnPlateau``'s, or ``GreedyLR``'s.
 
   Returns:
     An ``optax.Schedule``, or an ``optax.GradientTransformationExtraArgs``
-    for ``reduce_lr_on_plateau``.
+    for ``reduce_lr_on_plateau`` and ``greedy``.
 
   Examples:
     >>> import jaxsched
@@ -758,31 +1050,44 @@ def get_scheduler(name: Any, peak_value: Any, num_warmup_steps: Optional[int] = 
   fn = "get_scheduler"
   name = str(getattr(name, "value", name))
   if name not in HF_SCHEDULER_KWARGS:
-    raise ValueError(f"{fn}: {name} is not a valid SchedulerType, please select one of "
-                     f"{list(HF_SCHEDULER_KWARGS)}")
-  if name == "greedy":
-    raise ValueError(f"{fn}: 'greedy' (transformers' GreedyLR) is not available in jaxsched yet")
-  c.check_real(fn, "peak_value", peak_value, low=0.0)
+    raise ValueError(
+      f"{fn}: {name} is not a valid SchedulerType, please select one of {list(HF_SCHEDULER_KWARGS)}"
+    )
+  c.check_real(fn, "peak_value", peak_value, low=0.0, low_open=name == "greedy")
   kw = dict(scheduler_specific_kwargs or {})
   allowed = HF_SCHEDULER_KWARGS[name]
   if allowed is not None:
     unknown = sorted(set(kw) - set(allowed))
     if unknown:
-      raise ValueError(f"{fn}: scheduler_specific_kwargs {unknown} are not keywords of {name!r} "
-                       f"(it takes {', '.join(allowed) or 'none'})")
+      raise ValueError(
+        f"{fn}: scheduler_specific_kwargs {unknown} are not keywords of {name!r} "
+        f"(it takes {', '.join(allowed) or 'none'})"
+      )
+  if name == "greedy":
+    for key in ("min_lr", "max_lr"):
+      if isinstance(kw.get(key), (list, tuple)):
+        raise ValueError(
+          f"{fn}: {key}={kw[key]!r}: one schedule has one param group, give a number"
+        )
+    kw.pop("verbose", None)  # GreedyLR only prints with it
+    return _greedy.greedy_lr(peak_value, **kw)
   if name == "constant":
     return _decay.constant(peak_value)
   if name == "reduce_lr_on_plateau":
     min_lr = kw.get("min_lr", 0.0)
     if isinstance(min_lr, (list, tuple)):
       raise ValueError(f"{fn}: min_lr={min_lr!r}: one schedule has one param group, give a number")
-    peak = float(peak_value)
+    peak = float(cast(SupportsFloat, peak_value))  # a concrete rate: float() fails on a tracer
     return _adaptive.reduce_on_plateau(
-        factor=kw.get("factor", 0.1), patience=kw.get("patience", 10),
-        threshold=kw.get("threshold", 1e-4), threshold_mode=kw.get("threshold_mode", "rel"),
-        cooldown=kw.get("cooldown", 0), mode=kw.get("mode", "min"),
-        min_scale=min(min_lr / peak, 1.0) if peak > 0 else 0.0,
-        eps=kw.get("eps", 1e-8) / peak if peak > 0 else 0.0)
+      factor=kw.get("factor", 0.1),
+      patience=kw.get("patience", 10),
+      threshold=kw.get("threshold", 1e-4),
+      threshold_mode=kw.get("threshold_mode", "rel"),
+      cooldown=kw.get("cooldown", 0),
+      mode=kw.get("mode", "min"),
+      min_scale=min(min_lr / peak, 1.0) if peak > 0 else 0.0,
+      eps=kw.get("eps", 1e-8) / peak if peak > 0 else 0.0,
+    )
   if num_warmup_steps is None:
     raise ValueError(f"{fn}: {name} requires `num_warmup_steps`, please provide that argument.")
   w = num_warmup_steps
@@ -792,8 +1097,9 @@ def get_scheduler(name: Any, peak_value: Any, num_warmup_steps: Optional[int] = 
     return _warmup.inverse_sqrt(peak_value, w, timescale=kw.get("timescale"))
   if name == "warmup_stable_decay":
     if "num_decay_steps" not in kw:
-      raise ValueError(f"{fn}: warmup_stable_decay requires `num_decay_steps` in "
-                       "scheduler_specific_kwargs")
+      raise ValueError(
+        f"{fn}: warmup_stable_decay requires `num_decay_steps` in scheduler_specific_kwargs"
+      )
     stable = kw.get("num_stable_steps")
     if num_training_steps is None and stable is None:
       raise ValueError(f"{fn}: Either num_training_steps or num_stable_steps must be specified.")
@@ -802,12 +1108,19 @@ def get_scheduler(name: Any, peak_value: Any, num_warmup_steps: Optional[int] = 
       if kind not in _WSD_KINDS:
         raise ValueError(f"{fn}: {key}={kind!r} must be one of 'linear', 'cosine', '1-sqrt'")
     # With both, transformers warns and uses num_stable_steps.
-    counts = dict(stable_steps=stable) if stable is not None else dict(
-        total_steps=num_training_steps)
+    counts = (
+      dict(stable_steps=stable) if stable is not None else dict(total_steps=num_training_steps)
+    )
     return _warmup.warmup_stable_decay(
-        peak_value, w, kw["num_decay_steps"], warmup_kind=kw.get("warmup_type", "linear"),
-        decay_kind=kw.get("decay_type", "cosine"), min_lr_ratio=kw.get("min_lr_ratio", 0.0),
-        num_cycles=kw.get("num_cycles", 0.5), **counts)
+      peak_value,
+      w,
+      kw["num_decay_steps"],
+      warmup_kind=kw.get("warmup_type", "linear"),
+      decay_kind=kw.get("decay_type", "cosine"),
+      min_lr_ratio=kw.get("min_lr_ratio", 0.0),
+      num_cycles=kw.get("num_cycles", 0.5),
+      **counts,
+    )
   if num_training_steps is None:
     raise ValueError(f"{fn}: {name} requires `num_training_steps`, please provide that argument.")
   t = num_training_steps
@@ -821,23 +1134,25 @@ def get_scheduler(name: Any, peak_value: Any, num_warmup_steps: Optional[int] = 
     lr_end = kw.get("lr_end", 1e-7)
     if not c.is_traced(peak_value) and not np.all(np.asarray(peak_value) > lr_end):
       raise ValueError(f"{fn}: lr_end ({lr_end}) must be smaller than initial lr ({peak_value})")
-    return _warmup.warmup_polynomial(peak_value, w, t, end_value=lr_end,
-                                     power=kw.get("power", 1.0))
+    return _warmup.warmup_polynomial(peak_value, w, t, end_value=lr_end, power=kw.get("power", 1.0))
   # cosine_with_min_lr, cosine_warmup_with_min_lr
   min_lr, min_lr_rate = kw.get("min_lr"), kw.get("min_lr_rate")
   if min_lr is not None and min_lr_rate is not None:
     raise ValueError(f"{fn}: Only one of min_lr or min_lr_rate should be set")
   if min_lr is None and min_lr_rate is None:
-    raise ValueError(f"{fn}: One of min_lr or min_lr_rate should be set through the "
-                     "`lr_scheduler_kwargs`")
+    raise ValueError(
+      f"{fn}: One of min_lr or min_lr_rate should be set through the `lr_scheduler_kwargs`"
+    )
   if min_lr_rate is None:
+    assert min_lr is not None  # one of the two is set (checked above)
     min_lr_rate = min_lr / peak_value
   num_cycles = kw.get("num_cycles", 0.5)
   if name == "cosine_with_min_lr":
-    return _warmup.warmup_cosine(peak_value, w, t, end_value=peak_value * min_lr_rate,
-                                 num_cycles=num_cycles)
-  return _cosine_with_min_lr_rate(float(peak_value), w, t, num_cycles, min_lr_rate,
-                                  kw.get("warmup_lr_rate"))
+    return _warmup.warmup_cosine(
+      peak_value, w, t, end_value=peak_value * min_lr_rate, num_cycles=num_cycles
+    )
+  base = float(cast(SupportsFloat, peak_value))  # a concrete rate: float() fails on a tracer
+  return _cosine_with_min_lr_rate(base, w, t, num_cycles, min_lr_rate, kw.get("warmup_lr_rate"))
 
 
 # -------------------------------------------------------------------- compare
@@ -852,13 +1167,15 @@ def _curve(x: Any, start: int, num_steps: int, fn: str, name: str) -> tuple:
   if not parts or not all(callable(p) for p in parts):
     raise ValueError(f"{fn}: {name}={x!r} must be a schedule, a list of them or a torch scheduler")
   steps = jnp.asarray(np.minimum(np.arange(start, start + num_steps), c.INT32_MAX), jnp.int32)
-  columns = [np.broadcast_to(np.asarray(jax.jit(p)(steps), np.float64), (num_steps,))
-             for p in parts]
+  columns = [
+    np.broadcast_to(np.asarray(jax.jit(p)(steps), np.float64), (num_steps,)) for p in parts
+  ]
   return start, np.stack(columns, axis=1)
 
 
-def compare(reference: Any, schedule: Schedules, num_steps: int, *, rtol: float = 1e-5,
-            atol: float = 0.0) -> Comparison:
+def compare(
+  reference: Any, schedule: Schedules, num_steps: int, *, rtol: float = 1e-5, atol: float = 0.0
+) -> Comparison:
   """How far ``schedule`` is from ``reference``, step by step.
 
   .. math::
@@ -895,18 +1212,24 @@ def compare(reference: Any, schedule: Schedules, num_steps: int, *, rtol: float 
   c.check_real(fn, "rtol", rtol, low=0.0)
   c.check_real(fn, "atol", atol, low=0.0)
   if _is_torch_scheduler(schedule):
-    raise ValueError(f"{fn}: schedule must be a jaxsched schedule; pass the torch scheduler as "
-                     "reference")
+    raise ValueError(
+      f"{fn}: schedule must be a jaxsched schedule; pass the torch scheduler as reference"
+    )
   start, want = _curve(reference, 0, int(num_steps), fn, "reference")
   _, got = _curve(schedule, start, int(num_steps), fn, "schedule")
   if got.shape != want.shape:
-    raise ValueError(f"{fn}: reference has {want.shape[1]} param groups, schedule "
-                     f"{got.shape[1]}; give one schedule per group")
+    raise ValueError(
+      f"{fn}: reference has {want.shape[1]} param groups, schedule "
+      f"{got.shape[1]}; give one schedule per group"
+    )
   diff = np.abs(got - want)
   diff = np.where(np.isnan(diff), np.inf, diff)
   scale = np.abs(want)
   with np.errstate(divide="ignore", invalid="ignore"):
     rel = np.where(diff == 0, 0.0, diff / scale)
   bad = np.flatnonzero(np.any(~(diff <= atol + rtol * scale), axis=1))
-  return Comparison(max_abs_deviation=float(diff.max()), max_rel_deviation=float(rel.max()),
-                    first_mismatch=int(start + bad[0]) if bad.size else None)
+  return Comparison(
+    max_abs_deviation=float(diff.max()),
+    max_rel_deviation=float(rel.max()),
+    first_mismatch=int(start + bad[0]) if bad.size else None,
+  )

@@ -1,14 +1,15 @@
 """Warmup schedules and the warmup-then-decay schedules of transformers."""
 
-from typing import Any, Optional
+from typing import Any, cast, Optional, Sequence, SupportsInt, Union
 
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.typing import ArrayLike
 
 from jaxsched import _common as c
 
-DECAY_KINDS = ("linear", "cosine", "1-sqrt")
+UNTUNED_WARMUP_KINDS = ("linear", "exponential")
 
 
 def _warmup_then(t, warmup_steps, kind, init_value, peak_value, exponent, dtype, after):
@@ -24,8 +25,14 @@ def _check_warmup_total(fn: str, warmup_steps: Any, total_steps: Any) -> None:
   c.check_order(fn, "warmup_steps", warmup_steps, "total_steps", total_steps)
 
 
-def warmup(peak_value: Any, warmup_steps: Any, kind: str = "linear", init_value: Any = 0.0,
-           exponent: Any = 2.0) -> optax.Schedule:
+@c.renamed_keywords(kind="warmup_kind")
+def warmup(
+  peak_value: ArrayLike,
+  warmup_steps: int | ArrayLike,
+  warmup_kind: str = "linear",
+  init_value: ArrayLike = 0.0,
+  exponent: ArrayLike = 2.0,
+) -> optax.Schedule:
   """A warmup from ``init_value`` to ``peak_value``, then ``peak_value``.
 
   With ``r = t / warmup_steps``:
@@ -40,15 +47,17 @@ def warmup(peak_value: Any, warmup_steps: Any, kind: str = "linear", init_value:
     \\end{cases} \\quad (t < W), \\qquad \\eta_t = p \\quad (t \\ge W)
 
   Seeds 001 and 004: ``linear_warmup``, ``cosine_warmup``,
-  ``exponential_warmup(base=b)`` (which is ``kind="exponential",
-  init_value=peak/b``), seed 004's quadratic warmup (``kind="polynomial",
-  exponent=2``); transformers' ``get_constant_schedule_with_warmup`` for
-  linear from 0.
+  ``exponential_warmup(base=b)`` (which is ``warmup_kind="exponential",
+  init_value=peak/b``), seed 004's quadratic warmup
+  (``warmup_kind="polynomial", exponent=2``); transformers'
+  ``get_constant_schedule_with_warmup`` for linear from 0. Step 0 gives
+  ``init_value`` (0 by default).
 
   Args:
     peak_value: the rate from ``warmup_steps`` on, >= 0.
     warmup_steps: length of the warmup, >= 0.
-    kind: "linear", "cosine", "exponential", "polynomial" or "1-sqrt".
+    warmup_kind: "linear", "cosine", "exponential", "polynomial" or "1-sqrt".
+      The old name ``kind`` still works, with a ``DeprecationWarning``.
     init_value: the rate at step 0, >= 0 (> 0 for "exponential").
     exponent: the power of "polynomial", > 0.
 
@@ -57,26 +66,36 @@ def warmup(peak_value: Any, warmup_steps: Any, kind: str = "linear", init_value:
 
   Examples:
     >>> import jaxsched
-    >>> float(jaxsched.warmup(1.0, warmup_steps=4, kind="polynomial")(2))
+    >>> float(jaxsched.warmup(1.0, warmup_steps=4, warmup_kind="polynomial")(2))
     0.25
   """
   fn = "warmup"
   c.check_real(fn, "peak_value", peak_value, low=0.0)
   c.check_steps(fn, "warmup_steps", warmup_steps)
   c.check_real(fn, "init_value", init_value, low=0.0)
-  c.check_warmup(fn, kind, init_value, peak_value, exponent)
+  c.check_warmup(fn, warmup_kind, init_value, peak_value, exponent)
   dtype = c.value_dtype(peak_value, init_value, exponent)
 
   def schedule(count):
     t = c.as_count(count)
     peak = c.as_value(peak_value, dtype)
-    return c.finish(_warmup_then(t, c.as_steps(warmup_steps), kind, c.as_value(init_value, dtype),
-                                 peak, c.as_value(exponent, dtype), dtype, peak))
+    return c.finish(
+      _warmup_then(
+        t,
+        c.as_steps(warmup_steps),
+        warmup_kind,
+        c.as_value(init_value, dtype),
+        peak,
+        c.as_value(exponent, dtype),
+        dtype,
+        peak,
+      )
+    )
 
   return schedule
 
 
-def warmup_constant(peak_value: Any, warmup_steps: Any) -> optax.Schedule:
+def warmup_constant(peak_value: ArrayLike, warmup_steps: int | ArrayLike) -> optax.Schedule:
   """Linear warmup from 0, then constant.
 
   .. math:: \\eta_t = p \\min(1, t / W)
@@ -100,8 +119,12 @@ def warmup_constant(peak_value: Any, warmup_steps: Any) -> optax.Schedule:
   return warmup(peak_value, warmup_steps)
 
 
-def warmup_linear(peak_value: Any, warmup_steps: Any, total_steps: Any,
-                  end_value: Any = 0.0) -> optax.Schedule:
+def warmup_linear(
+  peak_value: ArrayLike,
+  warmup_steps: int | ArrayLike,
+  total_steps: int | ArrayLike,
+  end_value: ArrayLike = 0.0,
+) -> optax.Schedule:
   """Linear warmup from 0, then linear decay to ``end_value`` at ``total_steps``.
 
   .. math::
@@ -136,15 +159,22 @@ def warmup_linear(peak_value: Any, warmup_steps: Any, total_steps: Any,
     w, n = c.as_steps(warmup_steps), c.as_steps(total_steps)
     peak, end = c.as_value(peak_value, dtype), c.as_value(end_value, dtype)
     remaining = c.fraction(n - jnp.minimum(t, n), n - w, dtype)
-    return c.finish(_warmup_then(t, w, "linear", 0.0, peak, 1.0, dtype,
-                                 c.mix(peak, end, remaining)))
+    return c.finish(
+      _warmup_then(t, w, "linear", 0.0, peak, 1.0, dtype, c.mix(peak, end, remaining))
+    )
 
   return schedule
 
 
-def warmup_cosine(peak_value: Any, warmup_steps: Any, total_steps: Any, end_value: Any = 0.0,
-                  init_value: Any = 0.0, num_cycles: Any = 0.5,
-                  warmup_kind: str = "linear") -> optax.Schedule:
+def warmup_cosine(
+  peak_value: ArrayLike,
+  warmup_steps: int | ArrayLike,
+  total_steps: int | ArrayLike,
+  end_value: ArrayLike = 0.0,
+  init_value: ArrayLike = 0.0,
+  num_cycles: ArrayLike = 0.5,
+  warmup_kind: str = "linear",
+) -> optax.Schedule:
   """Warmup to ``peak_value``, then cosine decay to ``end_value`` at ``total_steps``.
 
   .. math::
@@ -167,7 +197,7 @@ def warmup_cosine(peak_value: Any, warmup_steps: Any, total_steps: Any, end_valu
     end_value: the final rate, >= 0.
     init_value: the rate at step 0, >= 0 (> 0 for an exponential warmup).
     num_cycles: number of cosine periods in the decay, >= 0 (0.5: one half-wave down).
-    warmup_kind: any ``kind`` of :func:`warmup` (its polynomial uses exponent 2).
+    warmup_kind: any ``warmup_kind`` of :func:`warmup` (its polynomial uses exponent 2).
 
   Returns:
     An ``optax.Schedule``.
@@ -184,7 +214,7 @@ def warmup_cosine(peak_value: Any, warmup_steps: Any, total_steps: Any, end_valu
   c.check_real(fn, "end_value", end_value, low=0.0)
   c.check_real(fn, "init_value", init_value, low=0.0)
   c.check_real(fn, "num_cycles", num_cycles, low=0.0)
-  c.check_warmup(fn, warmup_kind, init_value, peak_value, 2.0, kind_name="warmup_kind")
+  c.check_warmup(fn, warmup_kind, init_value, peak_value, 2.0)
   dtype = c.value_dtype(peak_value, end_value, init_value, num_cycles)
 
   def schedule(count):
@@ -193,14 +223,19 @@ def warmup_cosine(peak_value: Any, warmup_steps: Any, total_steps: Any, end_valu
     peak, end = c.as_value(peak_value, dtype), c.as_value(end_value, dtype)
     p = c.fraction(jnp.minimum(t, n) - w, n - w, dtype)
     decay = c.mix(peak, end, c.cosine_factor(p, num_cycles))
-    return c.finish(_warmup_then(t, w, warmup_kind, c.as_value(init_value, dtype), peak, 2.0,
-                                 dtype, decay))
+    return c.finish(
+      _warmup_then(t, w, warmup_kind, c.as_value(init_value, dtype), peak, 2.0, dtype, decay)
+    )
 
   return schedule
 
 
-def warmup_cosine_restarts(peak_value: Any, warmup_steps: Any, total_steps: Any,
-                           num_cycles: Any = 1) -> optax.Schedule:
+def warmup_cosine_restarts(
+  peak_value: ArrayLike,
+  warmup_steps: int | ArrayLike,
+  total_steps: int | ArrayLike,
+  num_cycles: ArrayLike = 1,
+) -> optax.Schedule:
   """Linear warmup, then ``num_cycles`` hard-restarted cosine decays to 0.
 
   .. math::
@@ -245,8 +280,13 @@ def warmup_cosine_restarts(peak_value: Any, warmup_steps: Any, total_steps: Any,
   return schedule
 
 
-def warmup_polynomial(peak_value: Any, warmup_steps: Any, total_steps: Any, end_value: Any = 1e-7,
-                      power: Any = 1.0) -> optax.Schedule:
+def warmup_polynomial(
+  peak_value: ArrayLike,
+  warmup_steps: int | ArrayLike,
+  total_steps: int | ArrayLike,
+  end_value: ArrayLike = 1e-7,
+  power: ArrayLike = 1.0,
+) -> optax.Schedule:
   """Linear warmup from 0, then polynomial decay to ``end_value``.
 
   .. math::
@@ -290,7 +330,9 @@ def warmup_polynomial(peak_value: Any, warmup_steps: Any, total_steps: Any, end_
   return schedule
 
 
-def inverse_sqrt(peak_value: Any, warmup_steps: Any, timescale: Optional[Any] = None) -> optax.Schedule:
+def inverse_sqrt(
+  peak_value: ArrayLike, warmup_steps: int | ArrayLike, timescale: Optional[int | ArrayLike] = None
+) -> optax.Schedule:
   """Linear warmup from 0, then decay with the inverse square root of the step.
 
   .. math::
@@ -332,7 +374,9 @@ def inverse_sqrt(peak_value: Any, warmup_steps: Any, timescale: Optional[Any] = 
   return schedule
 
 
-def noam(d_model: Any, warmup_steps: Any, scale: Any = 1.0) -> optax.Schedule:
+def noam(
+  d_model: ArrayLike, warmup_steps: int | ArrayLike, scale: ArrayLike = 1.0
+) -> optax.Schedule:
   """The Transformer schedule of Vaswani et al.
 
   .. math::
@@ -373,10 +417,17 @@ def noam(d_model: Any, warmup_steps: Any, scale: Any = 1.0) -> optax.Schedule:
   return schedule
 
 
-def warmup_stable_decay(peak_value: Any, warmup_steps: Any, decay_steps: Any,
-                        stable_steps: Optional[Any] = None, total_steps: Optional[Any] = None,
-                        warmup_kind: str = "linear", decay_kind: str = "cosine",
-                        min_lr_ratio: Any = 0.0, num_cycles: Any = 0.5) -> optax.Schedule:
+def warmup_stable_decay(
+  peak_value: ArrayLike,
+  warmup_steps: int | ArrayLike,
+  decay_steps: int | ArrayLike,
+  stable_steps: Optional[int | ArrayLike] = None,
+  total_steps: Optional[int | ArrayLike] = None,
+  warmup_kind: str = "linear",
+  decay_kind: str = "cosine",
+  min_lr_ratio: ArrayLike = 0.0,
+  num_cycles: ArrayLike = 0.5,
+) -> optax.Schedule:
   """Warmup, a stable plateau at ``peak_value``, then a decay (WSD).
 
   With ``m = min_lr_ratio``, ``S`` stable and ``D`` decay steps:
@@ -402,7 +453,7 @@ def warmup_stable_decay(peak_value: Any, warmup_steps: Any, decay_steps: Any,
     decay_steps: length of the decay, >= 0.
     stable_steps: length of the plateau, >= 0. Give this or ``total_steps``.
     total_steps: whole length; the plateau is ``total - warmup - decay`` >= 0.
-    warmup_kind: any ``kind`` of :func:`warmup`, starting from ``m * peak``
+    warmup_kind: any ``warmup_kind`` of :func:`warmup`, starting from ``m * peak``
       (its polynomial uses exponent 2); transformers has linear, cosine, 1-sqrt.
     decay_kind: "linear", "cosine" or "1-sqrt".
     min_lr_ratio: floor as a fraction of the peak, in [0, 1].
@@ -421,7 +472,6 @@ def warmup_stable_decay(peak_value: Any, warmup_steps: Any, decay_steps: Any,
     Hu et al., 2024 (MiniCPM): https://arxiv.org/abs/2404.06395
   """
   fn = "warmup_stable_decay"
-  c.check_real(fn, "peak_value", peak_value, low=0.0)
   c.check_steps(fn, "warmup_steps", warmup_steps)
   c.check_steps(fn, "decay_steps", decay_steps)
   if stable_steps is None and total_steps is None:
@@ -436,33 +486,281 @@ def warmup_stable_decay(peak_value: Any, warmup_steps: Any, decay_steps: Any,
       c.check_steps(fn, "stable_steps", stable_steps)
       given, implied = c.concrete(stable_steps), c.concrete(derived)
       if given is not None and implied is not None and given != implied:
-        raise ValueError(f"{fn}: stable_steps={given} disagrees with total_steps - warmup_steps"
-                         f" - decay_steps={implied}; give one of them")
-    stable = derived
+        raise ValueError(
+          f"{fn}: stable_steps={given} disagrees with total_steps - warmup_steps"
+          f" - decay_steps={implied}; give one of them"
+        )
+    stable: int | ArrayLike = derived
   else:
+    assert stable_steps is not None  # both None was rejected above
     c.check_steps(fn, "stable_steps", stable_steps)
     stable = stable_steps
-  c.check_warmup(fn, warmup_kind, min_lr_ratio, peak_value, 2.0, kind_name="warmup_kind",
-                 init_name="min_lr_ratio")
-  c.check_choice(fn, "decay_kind", decay_kind, DECAY_KINDS)
-  c.check_real(fn, "min_lr_ratio", min_lr_ratio, low=0.0, high=1.0)
+  _check_wsd_shape(fn, peak_value, warmup_kind, decay_kind, min_lr_ratio)
   c.check_real(fn, "num_cycles", num_cycles, low=0.0)
   dtype = c.value_dtype(peak_value, min_lr_ratio, num_cycles)
 
   def schedule(count):
     t = c.as_count(count)
-    w, s, d = c.as_steps(warmup_steps), c.as_steps(stable), c.as_steps(decay_steps)
     peak = c.as_value(peak_value, dtype)
     floor = peak * c.as_value(min_lr_ratio, dtype)
-    x = c.fraction(t - w - s, d, dtype)
-    if decay_kind == "linear":
-      f = 1.0 - x
-    elif decay_kind == "cosine":
-      f = c.cosine_factor(x, num_cycles)
+    return c.finish(
+      _wsd_cycle(
+        t,
+        c.as_steps(warmup_steps),
+        c.as_steps(stable),
+        c.as_steps(decay_steps),
+        floor,
+        peak,
+        floor,
+        warmup_kind,
+        decay_kind,
+        num_cycles,
+        dtype,
+      )
+    )
+
+  return schedule
+
+
+def _check_wsd_shape(
+  fn: str, peak_value: Any, warmup_kind: str, decay_kind: str, min_lr_ratio: Any
+) -> None:
+  c.check_real(fn, "peak_value", peak_value, low=0.0)
+  c.check_warmup(fn, warmup_kind, min_lr_ratio, peak_value, 2.0, init_name="min_lr_ratio")
+  c.check_choice(fn, "decay_kind", decay_kind, c.DECAY_KINDS)
+  c.check_real(fn, "min_lr_ratio", min_lr_ratio, low=0.0, high=1.0)
+
+
+def _wsd_cycle(t, w, s, d, start, peak, floor, warmup_kind, decay_kind, num_cycles, dtype):
+  """One warmup-stable-decay cycle at its own step ``t``: ``start``, ``peak``, ``floor``."""
+  f = c.decay_factor(decay_kind, c.fraction(t - w - s, d, dtype), num_cycles)
+  decayed = jnp.where(t < w + s + d, c.mix(peak, floor, f), floor)
+  after = jnp.where(t < w + s, peak, decayed)
+  return _warmup_then(t, w, warmup_kind, start, peak, 2.0, dtype, after)
+
+
+def _check_cycles(fn: str, cycles: Any, total_steps: Any) -> None:
+  """Validates ``cycles``: a static number of cycles, or the steps where cycles 1, 2, ... begin."""
+  if isinstance(cycles, (int, np.integer)) and not isinstance(cycles, bool):
+    if cycles < 1:
+      raise ValueError(
+        f"{fn}: cycles={cycles} must be >= 1 (a number of cycles) or a list of steps"
+      )
+    return
+  bad = (
+    f"{fn}: cycles={cycles!r} must be an int (a number of cycles) or a 1-D list of the "
+    "steps at which a new cycle begins"
+  )
+  if c.is_traced(cycles):
+    if jnp.ndim(jnp.asarray(cycles)) != 1:
+      raise ValueError(bad)
+    return
+  try:
+    marks = np.asarray(cycles)
+  except ValueError:  # a ragged nested list
+    raise ValueError(bad) from None
+  if marks.ndim != 1 or marks.dtype == bool or not np.issubdtype(marks.dtype, np.number):
+    raise ValueError(bad)
+  if marks.size:
+    c.check_steps(fn, "cycles", marks, minimum=1)
+    if np.any(np.diff(marks) <= 0):
+      raise ValueError(f"{fn}: cycles={marks.tolist()} must be strictly increasing")
+    c.check_order(fn, "cycles", marks[-1], "total_steps", total_steps, strict=True)
+
+
+def _cycle_bounds(cycles: Any, total_steps: Any) -> jnp.ndarray:
+  """``[0, b_1, ..., b_{K-1}, T]`` as int32: where each cycle begins, then the end."""
+  total = c.as_steps(total_steps).reshape(1)
+  if isinstance(cycles, (int, np.integer)):
+    k = jnp.arange(1, int(cycles), dtype=jnp.int32)
+    starts = (total // cycles) * k + ((total % cycles) * k) // cycles  # floor(T k / K), no overflow
+  else:
+    starts = c.as_steps(cycles).reshape(-1)
+  return jnp.concatenate([jnp.zeros(1, jnp.int32), starts, total])
+
+
+def warmup_stable_decay_cycles(
+  peak_value: ArrayLike,
+  warmup_steps: int | ArrayLike,
+  decay_steps: int | ArrayLike,
+  total_steps: int | ArrayLike,
+  cycles: Union[int, Sequence[int], Any],
+  rewarmup_steps: Optional[int | ArrayLike] = None,
+  warmup_kind: str = "linear",
+  decay_kind: str = "cosine",
+  min_lr_ratio: ArrayLike = 0.0,
+) -> optax.Schedule:
+  """Several warmup-stable-decay cycles, each re-warming to ``peak_value``.
+
+  The steps ``0 = b_0 < b_1 < ... < b_K = T`` split the run into ``K``
+  cycles. Cycle ``k`` is a :func:`warmup_stable_decay` over its own span, at
+  its own step ``t - b_k``:
+
+  .. math::
+    \\eta_t = \\text{WSD}_k(t - b_k) \\quad (b_k \\le t < b_{k+1}), \\qquad
+    \\text{WSD}_k = \\text{warmup}(W_k) \\to p \\to \\text{stable} \\to
+    \\text{decay}(D) \\to m p
+
+  with ``W_0 = warmup_steps``, ``W_k = rewarmup_steps`` after that, the
+  plateau filling the rest of the cycle, ``b_{k+1} - b_k - W_k - D``. Every
+  cycle ends at ``m p`` and the next re-warms from there (from ``p`` when
+  ``decay_steps = 0``), so the curve is continuous; after ``T`` it holds
+  ``m p``.
+
+  levanter: ``OptimizerConfig(cycles=..., warmup=W, rewarmup=R, decay=D,
+  min_lr_ratio=m)`` with integer steps and a linear warmup, the WSD-S
+  schedule of Wen et al. 2024 (training on at the peak from a decayed
+  checkpoint); levanter's first warmup starts from 0 and this one from
+  ``m p``, as transformers' ``get_wsd_schedule`` does (the same for ``m =
+  0``), and levanter's default ``rewarmup=0`` is ``rewarmup_steps=0`` here.
+  The cosine decay is one half wave (:func:`warmup_stable_decay`'s
+  ``num_cycles=0.5``). One cycle is :func:`warmup_stable_decay` with
+  ``total_steps=T``.
+
+  Args:
+    peak_value: the plateau rate of every cycle, >= 0.
+    warmup_steps: length of the first cycle's warmup, >= 0.
+    decay_steps: length of every cycle's decay, >= 0.
+    total_steps: the end of the last cycle, >= 0.
+    cycles: the number of cycles ``K`` >= 1 (a static int; cycle ``k``
+      begins at ``floor(k T / K)``, as levanter splits them), or the list of
+      steps ``b_1 < ... < b_{K-1}`` at which cycles 1, 2, ... begin, each in
+      [1, total_steps) (its length is static, its values may be traced).
+      Every cycle must hold its warmup and decay: ``b_{k+1} - b_k >= W_k + D``.
+    rewarmup_steps: length of the warmup of cycles 1, 2, ..., >= 0;
+      defaults to ``warmup_steps``.
+    warmup_kind: any ``warmup_kind`` of :func:`warmup`, starting from the
+      previous cycle's end value (its polynomial uses exponent 2).
+    decay_kind: "linear", "cosine" or "1-sqrt".
+    min_lr_ratio: the floor every decay reaches, as a fraction of the peak, in [0, 1].
+
+  Returns:
+    An ``optax.Schedule``.
+
+  Examples:
+    >>> import jaxsched
+    >>> sched = jaxsched.warmup_stable_decay_cycles(
+    ...     1.0, warmup_steps=10, decay_steps=20, total_steps=200, cycles=2,
+    ...     decay_kind="linear")
+    >>> [round(float(sched(t)), 6) for t in (5, 50, 90, 100, 105, 190, 200)]
+    [0.5, 1.0, 0.5, 0.0, 0.5, 0.5, 0.0]
+
+  References:
+    Wen et al., 2024 (WSD-S): https://arxiv.org/abs/2410.05192;
+    Hu et al., 2024 (MiniCPM): https://arxiv.org/abs/2404.06395
+  """
+  fn = "warmup_stable_decay_cycles"
+  c.check_steps(fn, "warmup_steps", warmup_steps)
+  c.check_steps(fn, "decay_steps", decay_steps)
+  c.check_steps(fn, "total_steps", total_steps)
+  if rewarmup_steps is None:
+    rewarmup_steps = warmup_steps
+  else:
+    c.check_steps(fn, "rewarmup_steps", rewarmup_steps)
+  _check_wsd_shape(fn, peak_value, warmup_kind, decay_kind, min_lr_ratio)
+  _check_cycles(fn, cycles, total_steps)
+  if not c.is_traced((cycles, warmup_steps, rewarmup_steps, decay_steps, total_steps)):
+    bounds = np.asarray(_cycle_bounds(cycles, total_steps), np.int64)
+    for k in range(len(bounds) - 1):
+      warm = "warmup_steps" if k == 0 else "rewarmup_steps"
+      # The steps are concrete here (checked just above).
+      warm_steps = cast(SupportsInt, warmup_steps if k == 0 else rewarmup_steps)
+      need = int(warm_steps) + int(cast(SupportsInt, decay_steps))
+      if bounds[k + 1] - bounds[k] < need:
+        raise ValueError(
+          f"{fn}: cycle {k} spans {bounds[k + 1] - bounds[k]} steps (from "
+          f"{bounds[k]} to {bounds[k + 1]}), fewer than {warm} + decay_steps = "
+          f"{need}"
+        )
+  dtype = c.value_dtype(peak_value, min_lr_ratio)
+
+  def schedule(count):
+    t = c.as_count(count)
+    peak = c.as_value(peak_value, dtype)
+    floor = peak * c.as_value(min_lr_ratio, dtype)
+    d = c.as_steps(decay_steps)
+    # A cycle ends at the floor, or at the peak when it has no decay.
+    restart = jnp.where(d > 0, floor, peak)
+    marks = _cycle_bounds(cycles, total_steps)
+
+    def cycle(k, warmup, start):
+      w = c.as_steps(warmup)
+      s = marks[k + 1] - marks[k] - w - d
+      return _wsd_cycle(
+        t - marks[k], w, s, d, start, peak, floor, warmup_kind, decay_kind, 0.5, dtype
+      )
+
+    out = cycle(0, warmup_steps, floor)
+    for k in range(1, marks.shape[0] - 1):
+      out = jnp.where(t >= marks[k], cycle(k, rewarmup_steps, restart), out)
+    return c.finish(out)
+
+  return schedule
+
+
+def untuned_warmup(
+  peak_value: ArrayLike, b2: ArrayLike, warmup_kind: str = "linear"
+) -> optax.Schedule:
+  """The untuned warmup of Adam: its length set by ``b2`` alone, not tuned.
+
+  With ``n = t + 1`` (the paper counts Adam's iterations from 1, Optax's
+  count ``t`` from 0):
+
+  .. math::
+    \\eta_t = p \\begin{cases}
+      \\min\\left(1, \\frac{1 - \\beta_2}{2} n\\right) & \\text{linear} \\\\
+      1 - \\exp(-(1 - \\beta_2)\\, n) & \\text{exponential}
+    \\end{cases}
+
+  "linear" reaches ``p`` after ``2 / (1 - b2)`` updates (2000 for
+  ``b2=0.999``), the rule of thumb the paper recommends; "exponential" has
+  time constant ``1 / (1 - b2)``, tracking Adam's bias correction
+  ``1 - b2**n``. Step 0 is therefore ``p (1 - b2) / 2`` (linear), not 0:
+  :func:`warmup` with ``warmup_steps = 2 / (1 - b2)`` (when that is whole)
+  is the same line one step later. To warm up a decaying schedule,
+  multiply: ``chained(p, untuned_warmup(1.0, b2), cosine_annealing(1.0, T))``.
+
+  PyTorch: ``pytorch_warmup.UntunedLinearWarmup`` /
+  ``UntunedExponentialWarmup`` dampening a constant rate, which use the same
+  ``n = t + 1`` but round the period to an integer, ``int(2 / (1 - b2))``
+  (1999 for ``b2=0.999`` in floating point); here the formula is exact.
+
+  Args:
+    peak_value: the rate after warmup, >= 0.
+    b2: Adam's second-moment decay rate ``beta_2``, in (0, 1).
+    warmup_kind: "linear" or "exponential".
+
+  Returns:
+    An ``optax.Schedule``.
+
+  Examples:
+    >>> import jaxsched
+    >>> sched = jaxsched.untuned_warmup(1.0, b2=0.99)
+    >>> round(float(sched(0)), 6), round(float(sched(99)), 6), float(sched(199))
+    (0.005, 0.5, 1.0)
+
+  References:
+    Ma & Yarats, 2019: https://arxiv.org/abs/1910.04209
+  """
+  fn = "untuned_warmup"
+  c.check_real(fn, "peak_value", peak_value, low=0.0)
+  c.check_real(fn, "b2", b2, low=0.0, high=1.0, low_open=True, high_open=True)
+  c.check_choice(fn, "warmup_kind", warmup_kind, UNTUNED_WARMUP_KINDS)
+  dtype = c.value_dtype(peak_value, b2)
+
+  def schedule(count):
+    # 1 - b2 in float64 when concrete: float32 rounds 0.999 by 1.3e-5 of 1 - b2.
+    b2_value = c.concrete(b2)
+    rate = (
+      jnp.asarray(1.0 - b2_value.astype(np.float64), dtype)
+      if b2_value is not None
+      else 1.0 - jnp.asarray(b2, dtype)
+    )
+    n = c.as_count(count).astype(dtype) + 1.0
+    if warmup_kind == "linear":
+      w = jnp.minimum(1.0, 0.5 * rate * n)
     else:
-      f = 1.0 - jnp.sqrt(x)
-    decayed = jnp.where(t < w + s + d, c.mix(peak, floor, f), floor)
-    after = jnp.where(t < w + s, peak, decayed)
-    return c.finish(_warmup_then(t, w, warmup_kind, floor, peak, 2.0, dtype, after))
+      w = -jnp.expm1(-rate * n)
+    return c.finish(c.as_value(peak_value, dtype) * w)
 
   return schedule

@@ -1,7 +1,8 @@
 """The shared matrix of schedule cases that the contract tests run over.
 
-`CASES` is a list of ``(name, factory, kwargs)``: every public schedule of
-jaxsched with one to a few representative, valid sets of keyword arguments.
+`CASES` is a list of ``(name, factory, kwargs)``: every schedule of
+``jaxsched.catalog()`` with one to a few representative, valid sets of keyword
+arguments; the factory is the registry's entry for the name's first part.
 `case_id` gives readable pytest ids and `upper_bound` the largest value the
 schedule may take according to its documented formula (its peak / max / init
 value), computed from the kwargs alone, never from jaxsched.
@@ -77,8 +78,13 @@ def upper_bound(name: str, kwargs: Dict[str, Any]) -> float:
     return max(get("base_momentum", 0.85), get("max_momentum", 0.95))
   if name == "warmup":
     return max(kw["peak_value"], get("init_value", 0.0))
-  if name in ("warmup_constant", "warmup_cosine_restarts", "warmup_polynomial",
-              "inverse_sqrt", "warmup_stable_decay"):
+  if name in (
+    "warmup_constant",
+    "warmup_cosine_restarts",
+    "warmup_polynomial",
+    "inverse_sqrt",
+    "warmup_stable_decay",
+  ):
     return float(kw["peak_value"])
   if name == "warmup_linear":
     return max(kw["peak_value"], get("end_value", 0.0))
@@ -86,7 +92,7 @@ def upper_bound(name: str, kwargs: Dict[str, Any]) -> float:
     return max(kw["peak_value"], get("end_value", 0.0), get("init_value", 0.0))
   if name == "noam":
     # scale * d**-0.5 * min(n**-0.5, n * w**-1.5) peaks at n = w.
-    return get("scale", 1.0) * kw["d_model"]**-0.5 * kw["warmup_steps"]**-0.5
+    return get("scale", 1.0) * kw["d_model"] ** -0.5 * kw["warmup_steps"] ** -0.5
   if name == "grokking":
     return max(kw["peak_value"], get("end_value", 1e-6))
   if name == "bias_mitigation":
@@ -95,6 +101,16 @@ def upper_bound(name: str, kwargs: Dict[str, Any]) -> float:
     return max(_PART_BOUNDS[id(s)] for s in kwargs["schedules"])
   if name == "chained":
     return kw["init_value"] * math.prod(_PART_BOUNDS[id(s)] for s in kwargs["factor_schedules"])
+  if name == "adaptive_momentum":
+    return get("max_momentum", 0.95)
+  if name in ("untuned_warmup", "warmup_stable_decay_cycles"):
+    return float(kw["peak_value"])
+  if name.startswith("timm_"):
+    return max(kw["peak_value"], get("warmup_lr_init", 0.0), get("lr_min", 0.0))
+  if name == "cooldown":
+    return max(_PART_BOUNDS[id(kwargs["schedule"])], get("end_value", 0.0))
+  if name == "with_noise":
+    return _PART_BOUNDS[id(kwargs["schedule"])] * (1 + get("noise_pct", 0.67))
   raise KeyError(f"no upper bound known for {name!r}")
 
 
@@ -103,115 +119,289 @@ def _chained(init_value, factor_schedules):
   return jaxsched.chained(init_value, *factor_schedules)
 
 
-CASES: List[Case] = [
-    ("constant/basic", jaxsched.constant, dict(value=0.1)),
-    ("constant_factor/quarter", jaxsched.constant_factor,
-     dict(init_value=0.5, factor=0.25, total_steps=40)),
-    ("linear_factor/rise", jaxsched.linear_factor,
-     dict(init_value=1.0, start_factor=0.1, end_factor=0.5, total_steps=100)),
-    ("linear_factor/fall", jaxsched.linear_factor,
-     dict(init_value=1.0, start_factor=1.0, end_factor=0.01, total_steps=50)),
-    ("step_decay/half", jaxsched.step_decay, dict(init_value=0.5, step_size=7, gamma=0.5)),
-    ("multistep_decay/three", jaxsched.multistep_decay,
-     dict(init_value=1.0, milestones=np.array([30, 80, 200]))),
-    ("exponential_decay/staircase", jaxsched.exponential_decay,
-     dict(init_value=1.0, gamma=0.5, transition_steps=20, staircase=True)),
-    ("exponential_decay/floor", jaxsched.exponential_decay,
-     dict(init_value=1e-3, gamma=0.9, transition_steps=10, end_value=1e-4)),
-    ("exponential_decay/growth", jaxsched.exponential_decay,
-     dict(init_value=1e-4, gamma=1.05, end_value=1e-2)),
-    ("polynomial_decay/square", jaxsched.polynomial_decay,
-     dict(init_value=0.1, total_steps=250, power=2.0, end_value=0.01)),
-    ("polynomial_decay/sqrt", jaxsched.polynomial_decay,
-     dict(init_value=0.1, total_steps=80, power=0.5)),
-    ("cosine_annealing/eta_min", jaxsched.cosine_annealing,
-     dict(init_value=0.1, t_max=37, eta_min=0.01)),
-    ("cosine_warm_restarts/basic", jaxsched.cosine_warm_restarts, dict(init_value=1.0, t_0=50)),
-    ("cosine_warm_restarts/t_mult2", jaxsched.cosine_warm_restarts,
-     dict(init_value=0.1, t_0=10, t_mult=2, eta_min=1e-3)),
-    ("cyclic/defaults", jaxsched.cyclic, dict(base_lr=1e-3, max_lr=1e-2)),
-    ("cyclic/triangular2", jaxsched.cyclic,
-     dict(base_lr=0.01, max_lr=0.1, step_size_up=20, step_size_down=40, mode="triangular2")),
-    ("cyclic/exp_range", jaxsched.cyclic,
-     dict(base_lr=0.01, max_lr=0.1, step_size_up=25, mode="exp_range", gamma=0.99)),
-    ("cyclic_momentum/triangular2", jaxsched.cyclic_momentum,
-     dict(base_momentum=0.85, max_momentum=0.95, step_size_up=30, mode="triangular2")),
-    ("one_cycle/basic", jaxsched.one_cycle, dict(max_lr=0.1, total_steps=200)),
-    ("one_cycle/three_phase_linear", jaxsched.one_cycle,
-     dict(max_lr=1.0, total_steps=150, pct_start=0.25, anneal_strategy="linear",
-          three_phase=True)),
-    ("one_cycle_momentum/three_phase_linear", jaxsched.one_cycle_momentum,
-     dict(total_steps=120, base_momentum=0.8, max_momentum=0.9, pct_start=0.4,
-          anneal_strategy="linear", three_phase=True)),
-    ("warmup/linear", jaxsched.warmup, dict(peak_value=1.0, warmup_steps=100)),
-    ("warmup/cosine", jaxsched.warmup,
-     dict(peak_value=0.5, warmup_steps=60, kind="cosine", init_value=0.05)),
-    ("warmup/exponential", jaxsched.warmup,
-     dict(peak_value=1.0, warmup_steps=50, kind="exponential", init_value=0.01)),
-    ("warmup/polynomial", jaxsched.warmup,
-     dict(peak_value=1.0, warmup_steps=40, kind="polynomial", exponent=3.0)),
-    ("warmup/1-sqrt", jaxsched.warmup, dict(peak_value=1.0, warmup_steps=30, kind="1-sqrt")),
-    ("warmup_constant/basic", jaxsched.warmup_constant, dict(peak_value=0.1, warmup_steps=50)),
-    ("warmup_constant/no_warmup", jaxsched.warmup_constant, dict(peak_value=0.1, warmup_steps=0)),
-    ("warmup_linear/basic", jaxsched.warmup_linear,
-     dict(peak_value=0.1, warmup_steps=20, total_steps=200)),
-    ("warmup_linear/end_value", jaxsched.warmup_linear,
-     dict(peak_value=1.0, warmup_steps=0, total_steps=100, end_value=0.1)),
-    ("warmup_cosine/basic", jaxsched.warmup_cosine,
-     dict(peak_value=1.0, warmup_steps=20, total_steps=200)),
-    ("warmup_cosine/min_lr_cosine_warmup", jaxsched.warmup_cosine,
-     dict(peak_value=1e-3, warmup_steps=50, total_steps=300, end_value=1e-5, init_value=1e-4,
-          warmup_kind="cosine")),
-    ("warmup_cosine/two_cycles_exp_warmup", jaxsched.warmup_cosine,
-     dict(peak_value=1.0, warmup_steps=10, total_steps=100, num_cycles=2.0, init_value=0.01,
-          warmup_kind="exponential")),
-    ("warmup_cosine_restarts/basic", jaxsched.warmup_cosine_restarts,
-     dict(peak_value=1.0, warmup_steps=10, total_steps=200, num_cycles=3)),
-    ("warmup_cosine_restarts/no_warmup", jaxsched.warmup_cosine_restarts,
-     dict(peak_value=0.1, warmup_steps=0, total_steps=100)),
-    ("warmup_polynomial/square", jaxsched.warmup_polynomial,
-     dict(peak_value=0.1, warmup_steps=20, total_steps=200, end_value=1e-3, power=2.0)),
-    ("inverse_sqrt/basic", jaxsched.inverse_sqrt, dict(peak_value=1.0, warmup_steps=50)),
-    ("inverse_sqrt/timescale", jaxsched.inverse_sqrt,
-     dict(peak_value=0.1, warmup_steps=10, timescale=100)),
-    ("noam/scaled", jaxsched.noam, dict(d_model=64, warmup_steps=40, scale=2.0)),
-    ("warmup_stable_decay/stable_steps", jaxsched.warmup_stable_decay,
-     dict(peak_value=1.0, warmup_steps=20, decay_steps=50, stable_steps=100)),
-    ("warmup_stable_decay/total_steps", jaxsched.warmup_stable_decay,
-     dict(peak_value=0.1, warmup_steps=10, decay_steps=40, total_steps=200,
-          warmup_kind="cosine", decay_kind="linear", min_lr_ratio=0.1)),
-    ("warmup_stable_decay/1-sqrt", jaxsched.warmup_stable_decay,
-     dict(peak_value=1.0, warmup_steps=0, decay_steps=30, stable_steps=10, decay_kind="1-sqrt")),
-    ("grokking/defaults", jaxsched.grokking, dict(peak_value=1e-3, total_steps=1000)),
-    ("grokking/fractions", jaxsched.grokking,
-     dict(peak_value=1.0, total_steps=200, end_value=0.01, warmup_fraction=0.2,
-          decay_fraction=0.5)),
-    ("bias_mitigation/defaults", jaxsched.bias_mitigation, dict(total_steps=300)),
-    ("bias_mitigation/fractions", jaxsched.bias_mitigation,
-     dict(total_steps=100, high_value=0.5, plateau_value=0.1, end_value=0.0, high_fraction=0.1,
-          plateau_fraction=0.4)),
-    ("sequential/two", jaxsched.sequential,
-     dict(schedules=[_part(jaxsched.warmup, peak_value=1.0, warmup_steps=20),
-                     _part(jaxsched.cosine_annealing, init_value=1.0, t_max=100)],
-          boundaries=[20])),
-    ("sequential/three", jaxsched.sequential,
-     dict(schedules=[_part(jaxsched.constant, value=0.01),
-                     _part(jaxsched.linear_factor, init_value=0.1, start_factor=1.0,
-                           end_factor=0.1, total_steps=50),
-                     _part(jaxsched.exponential_decay, init_value=0.01, gamma=0.95)],
-          boundaries=[10, 60])),
-    ("chained/torch_example", _chained,
-     dict(init_value=0.1,
-          factor_schedules=[
-              _part(jaxsched.constant_factor, init_value=1.0, factor=0.5, total_steps=3),
-              _part(jaxsched.exponential_decay, init_value=1.0, gamma=0.9)])),
-    ("chained/three", _chained,
-     dict(init_value=1.0,
-          factor_schedules=[
-              _part(jaxsched.linear_factor, init_value=1.0, start_factor=0.1, total_steps=20),
-              _part(jaxsched.step_decay, init_value=1.0, step_size=30, gamma=0.5),
-              _part(jaxsched.multistep_decay, init_value=1.0, milestones=[50, 100])])),
+_KWARGS: List[Tuple[str, Dict[str, Any]]] = [
+  ("constant/basic", dict(value=0.1)),
+  ("constant_factor/quarter", dict(init_value=0.5, factor=0.25, total_steps=40)),
+  ("linear_factor/rise", dict(init_value=1.0, start_factor=0.1, end_factor=0.5, total_steps=100)),
+  ("linear_factor/fall", dict(init_value=1.0, start_factor=1.0, end_factor=0.01, total_steps=50)),
+  ("step_decay/half", dict(init_value=0.5, step_size=7, gamma=0.5)),
+  ("multistep_decay/three", dict(init_value=1.0, milestones=np.array([30, 80, 200]))),
+  (
+    "exponential_decay/staircase",
+    dict(init_value=1.0, gamma=0.5, transition_steps=20, staircase=True),
+  ),
+  (
+    "exponential_decay/floor",
+    dict(init_value=1e-3, gamma=0.9, transition_steps=10, end_value=1e-4),
+  ),
+  ("exponential_decay/growth", dict(init_value=1e-4, gamma=1.05, end_value=1e-2)),
+  ("polynomial_decay/square", dict(init_value=0.1, total_steps=250, power=2.0, end_value=0.01)),
+  ("polynomial_decay/sqrt", dict(init_value=0.1, total_steps=80, power=0.5)),
+  ("cosine_annealing/eta_min", dict(init_value=0.1, t_max=37, eta_min=0.01)),
+  ("cosine_warm_restarts/basic", dict(init_value=1.0, t_0=50)),
+  ("cosine_warm_restarts/t_mult2", dict(init_value=0.1, t_0=10, t_mult=2, eta_min=1e-3)),
+  ("cyclic/defaults", dict(base_lr=1e-3, max_lr=1e-2)),
+  (
+    "cyclic/triangular2",
+    dict(base_lr=0.01, max_lr=0.1, step_size_up=20, step_size_down=40, mode="triangular2"),
+  ),
+  (
+    "cyclic/exp_range",
+    dict(base_lr=0.01, max_lr=0.1, step_size_up=25, mode="exp_range", gamma=0.99),
+  ),
+  (
+    "cyclic_momentum/triangular2",
+    dict(base_momentum=0.85, max_momentum=0.95, step_size_up=30, mode="triangular2"),
+  ),
+  ("one_cycle/basic", dict(max_lr=0.1, total_steps=200)),
+  (
+    "one_cycle/three_phase_linear",
+    dict(max_lr=1.0, total_steps=150, pct_start=0.25, anneal_strategy="linear", three_phase=True),
+  ),
+  (
+    "one_cycle_momentum/three_phase_linear",
+    dict(
+      total_steps=120,
+      base_momentum=0.8,
+      max_momentum=0.9,
+      pct_start=0.4,
+      anneal_strategy="linear",
+      three_phase=True,
+    ),
+  ),
+  ("warmup/linear", dict(peak_value=1.0, warmup_steps=100)),
+  ("warmup/cosine", dict(peak_value=0.5, warmup_steps=60, warmup_kind="cosine", init_value=0.05)),
+  (
+    "warmup/exponential",
+    dict(peak_value=1.0, warmup_steps=50, warmup_kind="exponential", init_value=0.01),
+  ),
+  (
+    "warmup/polynomial",
+    dict(peak_value=1.0, warmup_steps=40, warmup_kind="polynomial", exponent=3.0),
+  ),
+  ("warmup/1-sqrt", dict(peak_value=1.0, warmup_steps=30, warmup_kind="1-sqrt")),
+  ("warmup_constant/basic", dict(peak_value=0.1, warmup_steps=50)),
+  ("warmup_constant/no_warmup", dict(peak_value=0.1, warmup_steps=0)),
+  ("warmup_linear/basic", dict(peak_value=0.1, warmup_steps=20, total_steps=200)),
+  ("warmup_linear/end_value", dict(peak_value=1.0, warmup_steps=0, total_steps=100, end_value=0.1)),
+  ("warmup_cosine/basic", dict(peak_value=1.0, warmup_steps=20, total_steps=200)),
+  (
+    "warmup_cosine/min_lr_cosine_warmup",
+    dict(
+      peak_value=1e-3,
+      warmup_steps=50,
+      total_steps=300,
+      end_value=1e-5,
+      init_value=1e-4,
+      warmup_kind="cosine",
+    ),
+  ),
+  (
+    "warmup_cosine/two_cycles_exp_warmup",
+    dict(
+      peak_value=1.0,
+      warmup_steps=10,
+      total_steps=100,
+      num_cycles=2.0,
+      init_value=0.01,
+      warmup_kind="exponential",
+    ),
+  ),
+  (
+    "warmup_cosine_restarts/basic",
+    dict(peak_value=1.0, warmup_steps=10, total_steps=200, num_cycles=3),
+  ),
+  ("warmup_cosine_restarts/no_warmup", dict(peak_value=0.1, warmup_steps=0, total_steps=100)),
+  (
+    "warmup_polynomial/square",
+    dict(peak_value=0.1, warmup_steps=20, total_steps=200, end_value=1e-3, power=2.0),
+  ),
+  ("inverse_sqrt/basic", dict(peak_value=1.0, warmup_steps=50)),
+  ("inverse_sqrt/timescale", dict(peak_value=0.1, warmup_steps=10, timescale=100)),
+  ("noam/scaled", dict(d_model=64, warmup_steps=40, scale=2.0)),
+  (
+    "warmup_stable_decay/stable_steps",
+    dict(peak_value=1.0, warmup_steps=20, decay_steps=50, stable_steps=100),
+  ),
+  (
+    "warmup_stable_decay/total_steps",
+    dict(
+      peak_value=0.1,
+      warmup_steps=10,
+      decay_steps=40,
+      total_steps=200,
+      warmup_kind="cosine",
+      decay_kind="linear",
+      min_lr_ratio=0.1,
+    ),
+  ),
+  (
+    "warmup_stable_decay/1-sqrt",
+    dict(peak_value=1.0, warmup_steps=0, decay_steps=30, stable_steps=10, decay_kind="1-sqrt"),
+  ),
+  (
+    "warmup_stable_decay_cycles/three",
+    dict(peak_value=0.1, warmup_steps=10, decay_steps=20, total_steps=300, cycles=3),
+  ),
+  (
+    "warmup_stable_decay_cycles/boundaries_1-sqrt",
+    dict(
+      peak_value=1.0,
+      warmup_steps=5,
+      decay_steps=30,
+      total_steps=400,
+      cycles=[100, 250],
+      rewarmup_steps=20,
+      decay_kind="1-sqrt",
+      min_lr_ratio=0.1,
+    ),
+  ),
+  ("untuned_warmup/linear", dict(peak_value=1e-3, b2=0.99)),
+  ("untuned_warmup/exponential", dict(peak_value=1.0, b2=0.95, warmup_kind="exponential")),
+  (
+    "timm_cosine/cycles",
+    dict(
+      peak_value=0.1,
+      t_initial=60,
+      lr_min=1e-3,
+      cycle_mul=2.0,
+      cycle_decay=0.5,
+      cycle_limit=3,
+      warmup_t=10,
+      warmup_lr_init=1e-4,
+    ),
+  ),
+  (
+    "timm_cosine/k_decay_prefix",
+    dict(peak_value=1.0, t_initial=200, k_decay=2.0, warmup_t=20, warmup_prefix=True),
+  ),
+  (
+    "timm_tanh/basic",
+    dict(peak_value=0.5, t_initial=150, lr_min=1e-3, warmup_t=5, warmup_lr_init=1e-3),
+  ),
+  (
+    "timm_poly/cycles",
+    dict(peak_value=0.1, t_initial=100, power=2.0, cycle_limit=2, cycle_decay=0.8),
+  ),
+  (
+    "timm_step/basic",
+    dict(peak_value=0.1, decay_t=30, decay_rate=0.5, warmup_t=5, warmup_lr_init=1e-3),
+  ),
+  ("timm_multistep/basic", dict(peak_value=0.1, decay_t=[40, 90, 150], decay_rate=0.3)),
+  ("grokking/defaults", dict(peak_value=1e-3, total_steps=1000)),
+  (
+    "grokking/fractions",
+    dict(peak_value=1.0, total_steps=200, end_value=0.01, warmup_fraction=0.2, decay_fraction=0.5),
+  ),
+  ("bias_mitigation/defaults", dict(total_steps=300)),
+  (
+    "bias_mitigation/fractions",
+    dict(
+      total_steps=100,
+      high_value=0.5,
+      plateau_value=0.1,
+      end_value=0.0,
+      high_fraction=0.1,
+      plateau_fraction=0.4,
+    ),
+  ),
+  (
+    "sequential/two",
+    dict(
+      schedules=[
+        _part(jaxsched.warmup, peak_value=1.0, warmup_steps=20),
+        _part(jaxsched.cosine_annealing, init_value=1.0, t_max=100),
+      ],
+      boundaries=[20],
+    ),
+  ),
+  (
+    "sequential/three",
+    dict(
+      schedules=[
+        _part(jaxsched.constant, value=0.01),
+        _part(
+          jaxsched.linear_factor, init_value=0.1, start_factor=1.0, end_factor=0.1, total_steps=50
+        ),
+        _part(jaxsched.exponential_decay, init_value=0.01, gamma=0.95),
+      ],
+      boundaries=[10, 60],
+    ),
+  ),
+  (
+    "adaptive_momentum/one_cycle",
+    dict(lr_schedule=_part(jaxsched.one_cycle, max_lr=0.1, total_steps=200), reference_lr=0.1),
+  ),
+  (
+    "adaptive_momentum/warmup_cosine",
+    dict(
+      lr_schedule=_part(jaxsched.warmup_cosine, peak_value=1.0, warmup_steps=10, total_steps=100),
+      reference_lr=2.0,
+      max_momentum=0.99,
+    ),
+  ),
+  (
+    "cooldown/constant_1-sqrt",
+    dict(schedule=_part(jaxsched.constant, value=0.1), start_step=100, decay_steps=50),
+  ),
+  (
+    "cooldown/cosine_linear_floor",
+    dict(
+      schedule=_part(jaxsched.warmup_cosine, peak_value=1.0, warmup_steps=10, total_steps=300),
+      start_step=120,
+      decay_steps=60,
+      decay_kind="linear",
+      end_value=0.05,
+    ),
+  ),
+  (
+    "with_noise/window",
+    dict(
+      schedule=_part(jaxsched.warmup_constant, peak_value=0.1, warmup_steps=10),
+      noise_range=(20, 150),
+    ),
+  ),
+  (
+    "with_noise/uniform",
+    dict(
+      schedule=_part(jaxsched.cosine_annealing, init_value=1.0, t_max=200),
+      noise_range=50,
+      noise_pct=0.3,
+      noise_type="uniform",
+      seed=7,
+    ),
+  ),
+  (
+    "chained/torch_example",
+    dict(
+      init_value=0.1,
+      factor_schedules=[
+        _part(jaxsched.constant_factor, init_value=1.0, factor=0.5, total_steps=3),
+        _part(jaxsched.exponential_decay, init_value=1.0, gamma=0.9),
+      ],
+    ),
+  ),
+  (
+    "chained/three",
+    dict(
+      init_value=1.0,
+      factor_schedules=[
+        _part(jaxsched.linear_factor, init_value=1.0, start_factor=0.1, total_steps=20),
+        _part(jaxsched.step_decay, init_value=1.0, step_size=30, gamma=0.5),
+        _part(jaxsched.multistep_decay, init_value=1.0, milestones=[50, 100]),
+      ],
+    ),
+  ),
 ]
+
+
+def _factory(case_name: str) -> Callable[..., Any]:
+  """The registry's factory of a case (``chained`` takes its parts as one kwarg here)."""
+  name = _name_of(case_name)
+  return _chained if name == "chained" else jaxsched.registry()[name].factory
+
+
+CASES: List[Case] = [(name, _factory(name), kwargs) for name, kwargs in _KWARGS]
 
 
 def case_id(case: Case) -> str:
@@ -240,14 +430,7 @@ def bound(case: Case) -> float:
 
 
 # Every public schedule of the conventions; each must appear in the matrix.
-SCHEDULE_FACTORIES = (
-    "constant", "constant_factor", "linear_factor", "step_decay", "multistep_decay",
-    "exponential_decay", "polynomial_decay", "cosine_annealing", "cosine_warm_restarts",
-    "cyclic", "cyclic_momentum", "one_cycle", "one_cycle_momentum", "warmup",
-    "warmup_constant", "warmup_linear", "warmup_cosine", "warmup_cosine_restarts",
-    "warmup_polynomial", "inverse_sqrt", "noam", "warmup_stable_decay", "grokking",
-    "bias_mitigation", "sequential", "chained",
-)
+SCHEDULE_FACTORIES = tuple(entry.name for entry in jaxsched.catalog())
 
 
 def assert_valid_values(values, bound, steps):

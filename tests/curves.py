@@ -28,11 +28,10 @@ def assert_curve_close(got, want, *, what, steps=None):
   bad = np.flatnonzero(~np.isclose(got, want, rtol=RTOL, atol=atol))
   if bad.size:
     steps = np.arange(want.size) if steps is None else np.asarray(steps)
-    detail = "; ".join(
-        f"step {steps[i]}: got {got[i]:.9g}, want {want[i]:.9g}" for i in bad[:8])
+    detail = "; ".join(f"step {steps[i]}: got {got[i]:.9g}, want {want[i]:.9g}" for i in bad[:8])
     raise AssertionError(
-        f"{what}: {bad.size}/{want.size} steps differ (rtol={RTOL}, "
-        f"atol={atol:.3g}): {detail}")
+      f"{what}: {bad.size}/{want.size} steps differ (rtol={RTOL}, atol={atol:.3g}): {detail}"
+    )
   chex.assert_trees_all_close(got, want, rtol=RTOL, atol=atol)
 
 

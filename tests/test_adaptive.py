@@ -63,13 +63,31 @@ def _boundary_clear(v, limit):
 class TorchPlateau:
   """``torch.optim.lr_scheduler.ReduceLROnPlateau`` on SGD with base lr 1.0."""
 
-  def __init__(self, *, mode="min", factor=0.1, patience=10, threshold=1e-4,
-               threshold_mode="rel", cooldown=0, min_scale=0.0, eps=1e-8):
+  def __init__(
+    self,
+    *,
+    mode="min",
+    factor=0.1,
+    patience=10,
+    threshold=1e-4,
+    threshold_mode="rel",
+    cooldown=0,
+    min_scale=0.0,
+    eps=1e-8,
+  ):
     self._param = torch.nn.Parameter(torch.zeros(1))
     self.optimizer = torch.optim.SGD([self._param], lr=1.0)
     self.scheduler = lr_scheduler.ReduceLROnPlateau(
-        self.optimizer, mode=mode, factor=factor, patience=patience, threshold=threshold,
-        threshold_mode=threshold_mode, cooldown=cooldown, min_lr=min_scale, eps=eps)
+      self.optimizer,
+      mode=mode,
+      factor=factor,
+      patience=patience,
+      threshold=threshold,
+      threshold_mode=threshold_mode,
+      cooldown=cooldown,
+      min_lr=min_scale,
+      eps=eps,
+    )
     self.mode, self.threshold_mode, self.threshold = mode, threshold_mode, threshold
     self.bests = []
 
@@ -160,8 +178,16 @@ class SeedPhaseTransition:
   variance. ``branches`` records the branch of each ``step``.
   """
 
-  def __init__(self, detection_window=100, cv_window=20, cv_threshold=0.1, boost_factor=2.0,
-               boost_steps=50, decay_rate=0.95, statistic="seed"):
+  def __init__(
+    self,
+    detection_window=100,
+    cv_window=20,
+    cv_threshold=0.1,
+    boost_factor=2.0,
+    boost_steps=50,
+    decay_rate=0.95,
+    statistic="seed",
+  ):
     self.detection_window = detection_window
     self.cv_window = cv_window
     self.cv_threshold = cv_threshold
@@ -187,8 +213,8 @@ class SeedPhaseTransition:
     self.loss_history.append(loss)
     if len(self.loss_history) < self.detection_window:
       return False
-    self.loss_history = self.loss_history[-self.detection_window:]
-    recent_losses = self.loss_history[-self.cv_window:]
+    self.loss_history = self.loss_history[-self.detection_window :]
+    recent_losses = self.loss_history[-self.cv_window :]
     if len(recent_losses) >= self.cv_window:
       return self._dispersion(recent_losses) > self.cv_threshold
     return False
@@ -219,7 +245,7 @@ class SeedPhaseTransition:
     history = self.loss_history + [v]
     if len(history) < self.detection_window:
       return True
-    d = self._dispersion(history[-self.cv_window:])
+    d = self._dispersion(history[-self.cv_window :])
     return abs(d - self.cv_threshold) > 1e-4 * self.cv_threshold + 1e-7
 
   def nudge(self, v):
@@ -259,9 +285,9 @@ def _lrs_after(lrs, counts):
 # Metric sequences.
 # ---------------------------------------------------------------------------
 
-T_PLATEAU = 90   # length of every plateau / step-decay run (one compiled shape)
-T_PHASE = 160    # length of every phase-transition run
-BATCH = 8        # sequences per compiled call
+T_PLATEAU = 90  # length of every plateau / step-decay run (one compiled shape)
+T_PHASE = 160  # length of every phase-transition run
+BATCH = 8  # sequences per compiled call
 KINDS = ("plateau", "noise", "steady", "mixture", "shifted")
 
 
@@ -272,12 +298,16 @@ def _loss_like(rng, n, kind):
     out, level = [], rng.uniform(0.5, 5.0)
     while len(out) < n:
       out.extend([level] * int(rng.integers(1, 15)))
-      level *= [rng.uniform(0.5, 0.97), 1.0 - rng.uniform(0.0, 2e-4),
-                rng.uniform(1.0, 1.2)][int(rng.integers(3))]
+      level *= [rng.uniform(0.5, 0.97), 1.0 - rng.uniform(0.0, 2e-4), rng.uniform(1.0, 1.2)][
+        int(rng.integers(3))
+      ]
     return np.asarray(out[:n])
   if kind == "noise":
-    return (rng.uniform(1, 4) * np.exp(-t / rng.uniform(10, 60)) + rng.uniform(0.05, 0.5)
-            + rng.normal(0, rng.uniform(0.005, 0.1), n))
+    return (
+      rng.uniform(1, 4) * np.exp(-t / rng.uniform(10, 60))
+      + rng.uniform(0.05, 0.5)
+      + rng.normal(0, rng.uniform(0.005, 0.1), n)
+    )
   if kind == "steady":
     big = rng.uniform(0.9, 0.99, n)
     tiny = 1.0 - rng.uniform(0.0, 1e-3, n)
@@ -341,25 +371,45 @@ def _phase_rows(rng, n, count):
 
 # Numeric hyperparameters that may go in as traced arrays, with their dtypes.
 _TRACEABLE = {
-    jaxsched.reduce_on_plateau: {
-        "factor": np.float32, "patience": np.int32, "threshold": np.float32,
-        "cooldown": np.int32, "min_scale": np.float32, "eps": np.float32,
-        "accumulation_size": np.int32},
-    jaxsched.adaptive_step_decay: {
-        "decay_factor": np.float32, "patience": np.int32, "min_improvement": np.float32,
-        "cooldown": np.int32},
-    jaxsched.phase_transition: {
-        "cv_threshold": np.float32, "boost_factor": np.float32, "boost_steps": np.int32,
-        "decay_rate": np.float32},
+  jaxsched.reduce_on_plateau: {
+    "factor": np.float32,
+    "patience": np.int32,
+    "threshold": np.float32,
+    "cooldown": np.int32,
+    "min_scale": np.float32,
+    "eps": np.float32,
+    "accumulation_size": np.int32,
+  },
+  jaxsched.adaptive_step_decay: {
+    "decay_factor": np.float32,
+    "patience": np.int32,
+    "min_improvement": np.float32,
+    "cooldown": np.int32,
+  },
+  jaxsched.phase_transition: {
+    "cv_threshold": np.float32,
+    "boost_factor": np.float32,
+    "boost_steps": np.int32,
+    "decay_rate": np.float32,
+  },
 }
 # Defaults filled in for traced runs so that every call has the same pytree.
 _TRACED_DEFAULTS = {
-    jaxsched.reduce_on_plateau: dict(factor=0.1, patience=10, threshold=1e-4, cooldown=0,
-                                     min_scale=0.0, eps=1e-8, accumulation_size=1),
-    jaxsched.adaptive_step_decay: dict(decay_factor=0.1, patience=1000, min_improvement=1e-4,
-                                       cooldown=500),
-    jaxsched.phase_transition: dict(cv_threshold=0.1, boost_factor=2.0, boost_steps=50,
-                                    decay_rate=0.95),
+  jaxsched.reduce_on_plateau: dict(
+    factor=0.1,
+    patience=10,
+    threshold=1e-4,
+    cooldown=0,
+    min_scale=0.0,
+    eps=1e-8,
+    accumulation_size=1,
+  ),
+  jaxsched.adaptive_step_decay: dict(
+    decay_factor=0.1, patience=1000, min_improvement=1e-4, cooldown=500
+  ),
+  jaxsched.phase_transition: dict(
+    cv_threshold=0.1, boost_factor=2.0, boost_steps=50, decay_rate=0.95
+  ),
 }
 
 
@@ -393,9 +443,9 @@ def _compiled(factory, static_items):
 
 
 _STANDARD_LENGTH = {
-    jaxsched.reduce_on_plateau: T_PLATEAU,
-    jaxsched.adaptive_step_decay: T_PLATEAU,
-    jaxsched.phase_transition: T_PHASE,
+  jaxsched.reduce_on_plateau: T_PLATEAU,
+  jaxsched.adaptive_step_decay: T_PLATEAU,
+  jaxsched.phase_transition: T_PHASE,
 }
 
 
@@ -438,8 +488,10 @@ def _assert_scales(got, want, *, what, values=None):
     if values is not None:
       row = np.asarray(values)[where[:-1]] if np.ndim(values) > 1 else np.asarray(values)
       step = where[-1]
-      detail += f"; values[{max(step - 11, 0)}..{step}]={row[max(step - 11, 0):step + 1].tolist()}"
-      detail += f"; want[..{step}]={want[where[:-1]][max(step - 11, 0):step + 1].tolist()}"
+      detail += (
+        f"; values[{max(step - 11, 0)}..{step}]={row[max(step - 11, 0) : step + 1].tolist()}"
+      )
+      detail += f"; want[..{step}]={want[where[:-1]][max(step - 11, 0) : step + 1].tolist()}"
     raise AssertionError(f"{what}: {len(bad)} of {got.size} scales differ; {detail}")
   chex.assert_trees_all_close(got, want, rtol=RTOL, atol=ATOL)
 
@@ -451,16 +503,26 @@ def _assert_scales(got, want, *, what, values=None):
 _THRESHOLDS = {"rel": (1e-4, 1e-2, 0.1), "abs": (1e-3, 0.05, 0.5)}
 
 _PLATEAU_GRID = [
-    dict(mode=mode, threshold_mode=tm, threshold=_THRESHOLDS[tm][1], patience=p, cooldown=cd,
-         factor=f, min_scale=ms)
-    for mode, tm, p, cd, f, ms in itertools.product(
-        ("min", "max"), ("rel", "abs"), (0, 1, 3, 7), (0, 2), (0.1, 0.5), (0.0, 0.05))
+  dict(
+    mode=mode,
+    threshold_mode=tm,
+    threshold=_THRESHOLDS[tm][1],
+    patience=p,
+    cooldown=cd,
+    factor=f,
+    min_scale=ms,
+  )
+  for mode, tm, p, cd, f, ms in itertools.product(
+    ("min", "max"), ("rel", "abs"), (0, 1, 3, 7), (0, 2), (0.1, 0.5), (0.0, 0.05)
+  )
 ]
 
 
 def _plateau_id(cfg):
-  return (f"{cfg['mode']}-{cfg['threshold_mode']}-p{cfg['patience']}-c{cfg['cooldown']}"
-          f"-f{cfg['factor']}-m{cfg['min_scale']}")
+  return (
+    f"{cfg['mode']}-{cfg['threshold_mode']}-p{cfg['patience']}-c{cfg['cooldown']}"
+    f"-f{cfg['factor']}-m{cfg['min_scale']}"
+  )
 
 
 def _check_plateau_parity(cfg, seed, *, traced=True):
@@ -479,14 +541,39 @@ def test_reduce_on_plateau_matches_torch(cfg):
   assert (want < 1.0).any(), "the sequences never made torch reduce: the case checks nothing"
 
 
-@pytest.mark.parametrize("cfg", [
-    dict(mode="min", threshold_mode="rel", threshold=1e-4, patience=0, cooldown=0, factor=0.5,
-         min_scale=0.0),
-    dict(mode="max", threshold_mode="abs", threshold=0.05, patience=3, cooldown=2, factor=0.1,
-         min_scale=0.05),
-    dict(mode="min", threshold_mode="abs", threshold=1e-3, patience=7, cooldown=2, factor=0.5,
-         min_scale=0.05),
-], ids=_plateau_id)
+@pytest.mark.parametrize(
+  "cfg",
+  [
+    dict(
+      mode="min",
+      threshold_mode="rel",
+      threshold=1e-4,
+      patience=0,
+      cooldown=0,
+      factor=0.5,
+      min_scale=0.0,
+    ),
+    dict(
+      mode="max",
+      threshold_mode="abs",
+      threshold=0.05,
+      patience=3,
+      cooldown=2,
+      factor=0.1,
+      min_scale=0.05,
+    ),
+    dict(
+      mode="min",
+      threshold_mode="abs",
+      threshold=1e-3,
+      patience=7,
+      cooldown=2,
+      factor=0.5,
+      min_scale=0.05,
+    ),
+  ],
+  ids=_plateau_id,
+)
 def test_reduce_on_plateau_matches_torch_with_concrete_hyperparameters(cfg):
   """The user's path: every hyperparameter a Python constant baked into the program."""
   want = _check_plateau_parity(cfg, seed=1000 + cfg["patience"], traced=False)
@@ -498,28 +585,43 @@ def test_reduce_on_plateau_scale_stops_at_eps_and_min_scale():
   values = np.ones((BATCH, T_PLATEAU), np.float32)
   for factor, min_scale, floor in [(0.5, 0.0, 2.0**-26), (0.1, 0.0, 1e-8), (0.5, 0.05, 0.05)]:
     cfg = dict(factor=factor, min_scale=min_scale, patience=0, cooldown=0)
-    _, want, _ = _reference_batch(lambda: TorchPlateau(eps=1e-8, **cfg), values)
+    _, want, _ = _reference_batch(functools.partial(TorchPlateau, eps=1e-8, **cfg), values)
     got, _ = _run(jaxsched.reduce_on_plateau, values, eps=1e-8, **cfg)
     _assert_scales(got, want, what=f"reduce_on_plateau({cfg}) vs torch")
     np.testing.assert_allclose(want[:, -1], floor, rtol=1e-9)
 
 
 _PLATEAU_CHOICES = dict(
-    mode=st.sampled_from(("min", "max")), threshold_mode=st.sampled_from(("rel", "abs")),
-    threshold_index=st.integers(0, 2), patience=st.integers(0, 8), cooldown=st.integers(0, 3),
-    factor=st.sampled_from((0.1, 0.3, 0.5, 0.8)), min_scale=st.sampled_from((0.0, 0.05, 0.3)),
-    seed=st.integers(0, 2**31 - 1))
+  mode=st.sampled_from(("min", "max")),
+  threshold_mode=st.sampled_from(("rel", "abs")),
+  threshold_index=st.integers(0, 2),
+  patience=st.integers(0, 8),
+  cooldown=st.integers(0, 3),
+  factor=st.sampled_from((0.1, 0.3, 0.5, 0.8)),
+  min_scale=st.sampled_from((0.0, 0.05, 0.3)),
+  seed=st.integers(0, 2**31 - 1),
+)
 
 
-@hypothesis.settings(max_examples=30, deadline=None, database=None,
-                     suppress_health_check=[hypothesis.HealthCheck.too_slow])
+@hypothesis.settings(
+  max_examples=30,
+  deadline=None,
+  database=None,
+  suppress_health_check=[hypothesis.HealthCheck.too_slow],
+)
 @hypothesis.given(**_PLATEAU_CHOICES)
-def test_reduce_on_plateau_matches_torch_random_configs(mode, threshold_mode, threshold_index,
-                                                        patience, cooldown, factor, min_scale,
-                                                        seed):
-  cfg = dict(mode=mode, threshold_mode=threshold_mode,
-             threshold=_THRESHOLDS[threshold_mode][threshold_index], patience=patience,
-             cooldown=cooldown, factor=factor, min_scale=min_scale)
+def test_reduce_on_plateau_matches_torch_random_configs(
+  mode, threshold_mode, threshold_index, patience, cooldown, factor, min_scale, seed
+):
+  cfg = dict(
+    mode=mode,
+    threshold_mode=threshold_mode,
+    threshold=_THRESHOLDS[threshold_mode][threshold_index],
+    patience=patience,
+    cooldown=cooldown,
+    factor=factor,
+    min_scale=min_scale,
+  )
   _check_plateau_parity(cfg, seed)
 
 
@@ -532,8 +634,9 @@ def _contrib_runner(factor, rtol):
   """
 
   def run(values, patience, cooldown):
-    tx = optax.contrib.reduce_on_plateau(factor=factor, rtol=rtol, patience=patience,
-                                         cooldown=cooldown)
+    tx = optax.contrib.reduce_on_plateau(
+      factor=factor, rtol=rtol, patience=patience, cooldown=cooldown
+    )
 
     def body(state, value):
       updates, state = tx.update(jnp.ones((), jnp.float32), state, value=value)
@@ -548,7 +651,7 @@ def _contrib_scales(values, *, factor, patience, cooldown=0, rtol=1e-4):
   """optax.contrib.reduce_on_plateau's applied scale per update."""
   padded = np.pad(np.asarray(values, np.float32), (0, 64 - len(values)), mode="edge")
   out = _contrib_runner(factor, rtol)(padded, np.int32(patience), np.int32(cooldown))
-  return np.asarray(out)[:len(values)]
+  return np.asarray(out)[: len(values)]
 
 
 def _torch_scales(values, **kwargs):
@@ -565,30 +668,33 @@ def test_documented_differences_from_optax_contrib():
   theirs = _contrib_scales(flat, factor=0.5, patience=2, rtol=1e-4)
   torch_p2 = _torch_scales(flat, factor=0.5, patience=2)
   _assert_scales(ours, torch_p2, what="jaxsched patience=2 vs torch patience=2")
-  _assert_scales(torch_p2, [1, 1, 1, .5, .5, .5, .25, .25, .25], what="torch, flat metric")
-  _assert_scales(theirs, [1, 1, .5, .5, .25, .25, .125, .125, .0625], what="optax.contrib")
+  _assert_scales(torch_p2, [1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25], what="torch, flat metric")
+  _assert_scales(theirs, [1, 1, 0.5, 0.5, 0.25, 0.25, 0.125, 0.125, 0.0625], what="optax.contrib")
   assert np.argmax(ours < 1) == np.argmax(theirs < 1) + 1
   # In general optax.contrib with patience p behaves as torch with p - 1.
   rng = np.random.default_rng(7)
-  values, torch_p3 = _reference(TorchPlateau(factor=0.5, patience=3, cooldown=2),
-                                _rows(rng, 60, 1)[0])
-  ours = _run(jaxsched.reduce_on_plateau, values[None], factor=0.5, patience=3,
-              cooldown=2)[0][0]
+  values, torch_p3 = _reference(
+    TorchPlateau(factor=0.5, patience=3, cooldown=2), _rows(rng, 60, 1)[0]
+  )
+  ours = _run(jaxsched.reduce_on_plateau, values[None], factor=0.5, patience=3, cooldown=2)[0][0]
   _assert_scales(ours, torch_p3, what="jaxsched vs torch, patience=3", values=values)
   theirs = _contrib_scales(values, factor=0.5, patience=3, cooldown=2, rtol=1e-4)
   torch_p2 = _torch_scales(values, factor=0.5, patience=2, cooldown=2)
-  _assert_scales(theirs, torch_p2, what="optax.contrib patience=3 vs torch patience=2",
-                 values=values)
+  _assert_scales(
+    theirs, torch_p2, what="optax.contrib patience=3 vs torch patience=2", values=values
+  )
   assert not np.allclose(theirs, ours)
   # patience=0 on a strictly improving metric: torch and jaxsched never
   # reduce; optax.contrib reduces on every (improving) observation.
   improving = np.asarray([4.0, 3.0, 2.0, 1.0], np.float32)
-  ours = _run(jaxsched.reduce_on_plateau, improving[None], factor=0.5,
-              patience=0)[0][0]
+  ours = _run(jaxsched.reduce_on_plateau, improving[None], factor=0.5, patience=0)[0][0]
   _assert_scales(_torch_scales(improving, factor=0.5, patience=0), np.ones(4), what="torch")
   _assert_scales(ours, np.ones(4), what="jaxsched patience=0 on improving values")
-  _assert_scales(_contrib_scales(improving, factor=0.5, patience=0, rtol=1e-4),
-                 0.5 ** np.arange(1, 5), what="optax.contrib patience=0 on improving values")
+  _assert_scales(
+    _contrib_scales(improving, factor=0.5, patience=0, rtol=1e-4),
+    0.5 ** np.arange(1, 5),
+    what="optax.contrib patience=0 on improving values",
+  )
 
 
 # ---------------------------------------------------------------------------
@@ -607,12 +713,18 @@ def _blocks_around(means, k, rng):
 @pytest.mark.parametrize("mode", ["min", "max"])
 def test_accumulation_size_averages_blocks(k, mode):
   """accumulation_size=k on raw values == accumulation_size=1 on block means == torch."""
-  cfg = dict(mode=mode, threshold_mode="rel", threshold=1e-2, patience=1, cooldown=1,
-             factor=0.5, min_scale=0.0)
+  cfg = dict(
+    mode=mode,
+    threshold_mode="rel",
+    threshold=1e-2,
+    patience=1,
+    cooldown=1,
+    factor=0.5,
+    min_scale=0.0,
+  )
   rng = np.random.default_rng(k)
   n_blocks = T_PLATEAU // k
-  means, want, _ = _reference_batch(lambda: TorchPlateau(**cfg),
-                                    _rows(rng, n_blocks, BATCH, mode))
+  means, want, _ = _reference_batch(lambda: TorchPlateau(**cfg), _rows(rng, n_blocks, BATCH, mode))
   raw = np.stack([_blocks_around(m, k, rng) for m in means])
   got_k, _ = _run(jaxsched.reduce_on_plateau, raw, accumulation_size=k, **cfg)
   got_1, _ = _run(jaxsched.reduce_on_plateau, means, accumulation_size=1, **cfg)
@@ -620,8 +732,7 @@ def test_accumulation_size_averages_blocks(k, mode):
   # Update t has completed (t + 1) // k blocks.
   completed = (np.arange(T_PLATEAU) + 1) // k
   want_k = np.stack([_lrs_after(w, completed) for w in want])
-  _assert_scales(got_k, want_k, what=f"accumulation_size={k} vs torch on block means",
-                 values=raw)
+  _assert_scales(got_k, want_k, what=f"accumulation_size={k} vs torch on block means", values=raw)
   assert (want < 1).any()
 
 
@@ -630,9 +741,13 @@ def test_accumulation_size_averages_blocks(k, mode):
 # ---------------------------------------------------------------------------
 
 _STEP_DECAY_GRID = [
-    dict(patience=p, cooldown=cd, decay_factor=(0.1, 0.5, 0.9, 1.0)[i % 4],
-         min_improvement=(0.0, 1e-3, 0.05)[i % 3])
-    for i, (p, cd) in enumerate(itertools.product((0, 1, 3, 6), (0, 2, 5)))
+  dict(
+    patience=p,
+    cooldown=cd,
+    decay_factor=(0.1, 0.5, 0.9, 1.0)[i % 4],
+    min_improvement=(0.0, 1e-3, 0.05)[i % 3],
+  )
+  for i, (p, cd) in enumerate(itertools.product((0, 1, 3, 6), (0, 2, 5)))
 ]
 
 
@@ -651,31 +766,63 @@ def test_adaptive_step_decay_matches_seed(cfg):
     assert (want < 1).any()
 
 
-@hypothesis.settings(max_examples=30, deadline=None, database=None,
-                     suppress_health_check=[hypothesis.HealthCheck.too_slow])
-@hypothesis.given(decay_factor=st.sampled_from((0.1, 0.5, 0.9, 1.0)), patience=st.integers(0, 10),
-                  min_improvement=st.sampled_from((0.0, 1e-4, 1e-3, 0.05, 0.3)),
-                  cooldown=st.integers(0, 8), seed=st.integers(0, 2**31 - 1))
-def test_adaptive_step_decay_matches_seed_random_configs(decay_factor, patience, min_improvement,
-                                                         cooldown, seed):
-  _check_step_decay(dict(decay_factor=decay_factor, patience=patience,
-                         min_improvement=min_improvement, cooldown=cooldown), seed)
+@hypothesis.settings(
+  max_examples=30,
+  deadline=None,
+  database=None,
+  suppress_health_check=[hypothesis.HealthCheck.too_slow],
+)
+@hypothesis.given(
+  decay_factor=st.sampled_from((0.1, 0.5, 0.9, 1.0)),
+  patience=st.integers(0, 10),
+  min_improvement=st.sampled_from((0.0, 1e-4, 1e-3, 0.05, 0.3)),
+  cooldown=st.integers(0, 8),
+  seed=st.integers(0, 2**31 - 1),
+)
+def test_adaptive_step_decay_matches_seed_random_configs(
+  decay_factor, patience, min_improvement, cooldown, seed
+):
+  _check_step_decay(
+    dict(
+      decay_factor=decay_factor,
+      patience=patience,
+      min_improvement=min_improvement,
+      cooldown=cooldown,
+    ),
+    seed,
+  )
 
 
 def test_adaptive_step_decay_crafted_branches():
   """Crafted sequences through improvement, stale waits, decay and cooldown."""
   cfg = dict(decay_factor=0.5, patience=2, min_improvement=0.1, cooldown=2)
-  values = np.asarray([
-      5.0, 4.0,            # improved, improved
-      3.95, 3.92,          # stale, stale -> wait reaches patience: decay, cooldown 2
-      1.0, 1.0,            # cooldown: not compared (1.0 must not become the best)
-      3.95,                # stale again: the best is still 4.0
-      3.0, 3.0, 3.0,       # improved, stale, stale -> decay
-      0.5, 0.5,            # cooldown
-      2.0, 2.5, 2.0,       # improved, stale, stale -> decay
-      9.0, 9.0, 1.95,      # cooldown, cooldown, stale (1.95 > 2.0 - 0.1)
-      1.0, 1.0, 1.0, 1.0,  # improved, stale, stale -> decay, cooldown
-  ], np.float32)[None]
+  values = np.asarray(
+    [
+      5.0,
+      4.0,  # improved, improved
+      3.95,
+      3.92,  # stale, stale -> wait reaches patience: decay, cooldown 2
+      1.0,
+      1.0,  # cooldown: not compared (1.0 must not become the best)
+      3.95,  # stale again: the best is still 4.0
+      3.0,
+      3.0,
+      3.0,  # improved, stale, stale -> decay
+      0.5,
+      0.5,  # cooldown
+      2.0,
+      2.5,
+      2.0,  # improved, stale, stale -> decay
+      9.0,
+      9.0,
+      1.95,  # cooldown, cooldown, stale (1.95 > 2.0 - 0.1)
+      1.0,
+      1.0,
+      1.0,
+      1.0,  # improved, stale, stale -> decay, cooldown
+    ],
+    np.float32,
+  )[None]
   want, refs = _check_step_decay(cfg, seed=None, values=values)
   branches = refs[0].branches
   assert {"improved", "stale", "stale+decay", "cooldown"} <= set(branches), branches
@@ -684,8 +831,13 @@ def test_adaptive_step_decay_crafted_branches():
   # patience=0: every compared observation decays, an improving one included.
   cfg0 = dict(decay_factor=0.5, patience=0, min_improvement=0.0, cooldown=1)
   _, refs0 = _check_step_decay(cfg0, seed=None, values=np.asarray([[3.0, 2.0, 1.0, 1.0, 1.0]]))
-  assert refs0[0].branches == ["improved+decay", "cooldown", "improved+decay", "cooldown",
-                               "stale+decay"], refs0[0].branches
+  assert refs0[0].branches == [
+    "improved+decay",
+    "cooldown",
+    "improved+decay",
+    "cooldown",
+    "stale+decay",
+  ], refs0[0].branches
 
 
 # Boost / decay pairs whose geometric return never lands within float
@@ -706,10 +858,16 @@ def _check_boost_pair(boost, decay):
 
 
 _PHASE_GRID = [
-    dict(detection_window=w, cv_window=cw, statistic=stat, boost_steps=bs,
-         boost_factor=_BOOST_PAIRS[i % 5][0], decay_rate=_BOOST_PAIRS[i % 5][1],
-         cv_threshold=(0.05, 0.1, 0.3)[i % 3])
-    for i, ((w, cw, stat), bs) in enumerate(itertools.product(_PHASE_SHAPES, (0, 5)))
+  dict(
+    detection_window=w,
+    cv_window=cw,
+    statistic=stat,
+    boost_steps=bs,
+    boost_factor=_BOOST_PAIRS[i % 5][0],
+    decay_rate=_BOOST_PAIRS[i % 5][1],
+    cv_threshold=(0.05, 0.1, 0.3)[i % 3],
+  )
+  for i, ((w, cw, stat), bs) in enumerate(itertools.product(_PHASE_SHAPES, (0, 5)))
 ]
 
 
@@ -733,33 +891,58 @@ def test_phase_transition_matches_seed(cfg):
     assert "hold" in branches, branches
 
 
-@hypothesis.settings(max_examples=30, deadline=None, database=None,
-                     suppress_health_check=[hypothesis.HealthCheck.too_slow])
-@hypothesis.given(shape=st.sampled_from(_PHASE_SHAPES), pair=st.sampled_from(_BOOST_PAIRS),
-                  boost_steps=st.integers(0, 12),
-                  cv_threshold=st.sampled_from((0.02, 0.1, 0.3, 1.0)),
-                  seed=st.integers(0, 2**31 - 1))
+@hypothesis.settings(
+  max_examples=30,
+  deadline=None,
+  database=None,
+  suppress_health_check=[hypothesis.HealthCheck.too_slow],
+)
+@hypothesis.given(
+  shape=st.sampled_from(_PHASE_SHAPES),
+  pair=st.sampled_from(_BOOST_PAIRS),
+  boost_steps=st.integers(0, 12),
+  cv_threshold=st.sampled_from((0.02, 0.1, 0.3, 1.0)),
+  seed=st.integers(0, 2**31 - 1),
+)
 def test_phase_transition_matches_seed_random_configs(shape, pair, boost_steps, cv_threshold, seed):
-  _check_phase(dict(detection_window=shape[0], cv_window=shape[1], statistic=shape[2],
-                    boost_factor=pair[0], decay_rate=pair[1], boost_steps=boost_steps,
-                    cv_threshold=cv_threshold), seed)
+  _check_phase(
+    dict(
+      detection_window=shape[0],
+      cv_window=shape[1],
+      statistic=shape[2],
+      boost_factor=pair[0],
+      decay_rate=pair[1],
+      boost_steps=boost_steps,
+      cv_threshold=cv_threshold,
+    ),
+    seed,
+  )
 
 
 _PHASE_CRAFTED = np.asarray(
-    [1.0] * 8                  # filling (5), then quiet
-    + [3.0, 1.0, 3.0, 1.0]     # detection at the first 3.0, then held
-    + [1.0] * 13               # hold, geometric return, end, quiet
-    + [4.0]                    # re-detection after the end
-    + [1.0] * 20               # hold, return, end, quiet
-    + [0.01] * 15              # the drop is a transition too (both statistics)
-    + [0.03]                   # detected by "cv" only: var / mean is 0.005 here
-    + [0.01] * 10, np.float32)
+  [1.0] * 8  # filling (5), then quiet
+  + [3.0, 1.0, 3.0, 1.0]  # detection at the first 3.0, then held
+  + [1.0] * 13  # hold, geometric return, end, quiet
+  + [4.0]  # re-detection after the end
+  + [1.0] * 20  # hold, return, end, quiet
+  + [0.01] * 15  # the drop is a transition too (both statistics)
+  + [0.03]  # detected by "cv" only: var / mean is 0.005 here
+  + [0.01] * 10,
+  np.float32,
+)
 
 
 @pytest.mark.parametrize("statistic", ["seed", "cv"])
 def test_phase_transition_crafted_branches(statistic):
-  cfg = dict(detection_window=6, cv_window=4, cv_threshold=0.1, boost_factor=2.0, boost_steps=3,
-             decay_rate=0.8, statistic=statistic)
+  cfg = dict(
+    detection_window=6,
+    cv_window=4,
+    cv_threshold=0.1,
+    boost_factor=2.0,
+    boost_steps=3,
+    decay_rate=0.8,
+    statistic=statistic,
+  )
   rows = np.stack([_PHASE_CRAFTED, -_PHASE_CRAFTED])
   values, want, refs = _check_phase(cfg, seed=None, values=rows)
   np.testing.assert_array_equal(values, rows)  # nothing was nudged
@@ -767,7 +950,7 @@ def test_phase_transition_crafted_branches(statistic):
   assert {"filling", "quiet", "start", "hold", "decay", "end"} <= set(branches), branches
   starts = [i for i, b in enumerate(branches) if b == "start"]
   assert starts[:3] == [8, 25, 46], starts
-  assert "end" in branches[starts[0]:starts[1]]
+  assert "end" in branches[starts[0] : starts[1]]
   assert len(starts) == (4 if statistic == "cv" else 3), starts
   # The hold and the geometric return after the first detection.
   _assert_scales(want[0, 8:17], [2, 2, 2, 2, 1.6, 1.28, 1.024, 1, 1], what="crafted transition")
@@ -782,25 +965,40 @@ def test_phase_transition_crafted_branches(statistic):
 
 _T_EXEC = 24
 _EXECUTION_CASES = {
-    "reduce_on_plateau": (
-        jaxsched.reduce_on_plateau,
-        dict(factor=0.5, patience=2, cooldown=1, min_scale=0.1, threshold=1e-3),
-        lambda: TorchPlateau(factor=0.5, patience=2, cooldown=1, min_scale=0.1, threshold=1e-3),
-        lambda rng: _rows(rng, _T_EXEC, 4)),
-    "adaptive_step_decay": (
-        jaxsched.adaptive_step_decay,
-        dict(decay_factor=0.5, patience=2, min_improvement=0.01, cooldown=2),
-        lambda: SeedAdaptiveStepDecay(decay_factor=0.5, patience=2, min_improvement=0.01,
-                                      cooldown=2),
-        lambda rng: _rows(rng, _T_EXEC, 4)),
-    "phase_transition": (
-        jaxsched.phase_transition,
-        dict(detection_window=6, cv_window=4, cv_threshold=0.1, boost_factor=2.0, boost_steps=2,
-             decay_rate=0.8, statistic="cv"),
-        lambda: SeedPhaseTransition(detection_window=6, cv_window=4, cv_threshold=0.1,
-                                    boost_factor=2.0, boost_steps=2, decay_rate=0.8,
-                                    statistic="cv"),
-        lambda rng: _phase_rows(rng, _T_EXEC, 4)),
+  "reduce_on_plateau": (
+    jaxsched.reduce_on_plateau,
+    dict(factor=0.5, patience=2, cooldown=1, min_scale=0.1, threshold=1e-3),
+    lambda: TorchPlateau(factor=0.5, patience=2, cooldown=1, min_scale=0.1, threshold=1e-3),
+    lambda rng: _rows(rng, _T_EXEC, 4),
+  ),
+  "adaptive_step_decay": (
+    jaxsched.adaptive_step_decay,
+    dict(decay_factor=0.5, patience=2, min_improvement=0.01, cooldown=2),
+    lambda: SeedAdaptiveStepDecay(decay_factor=0.5, patience=2, min_improvement=0.01, cooldown=2),
+    lambda rng: _rows(rng, _T_EXEC, 4),
+  ),
+  "phase_transition": (
+    jaxsched.phase_transition,
+    dict(
+      detection_window=6,
+      cv_window=4,
+      cv_threshold=0.1,
+      boost_factor=2.0,
+      boost_steps=2,
+      decay_rate=0.8,
+      statistic="cv",
+    ),
+    lambda: SeedPhaseTransition(
+      detection_window=6,
+      cv_window=4,
+      cv_threshold=0.1,
+      boost_factor=2.0,
+      boost_steps=2,
+      decay_rate=0.8,
+      statistic="cv",
+    ),
+    lambda rng: _phase_rows(rng, _T_EXEC, 4),
+  ),
 }
 _PARAMS = {"w": jnp.zeros((3,), jnp.float32), "b": jnp.zeros((), jnp.float32)}
 
@@ -850,24 +1048,43 @@ def test_same_results_eager_jit_scan_vmap(name):
 # (factory, kwargs, reference, rows, junk fed on unobserved updates: values
 # that would move the state a lot if they were not ignored).
 _OBSERVE_CASES = {
-    "reduce_on_plateau": (
-        jaxsched.reduce_on_plateau, dict(factor=0.5, patience=1, cooldown=1, threshold=1e-2),
-        lambda: TorchPlateau(factor=0.5, patience=1, cooldown=1, threshold=1e-2),
-        lambda rng: _rows(rng, T_PLATEAU, BATCH), -1e3),
-    "adaptive_step_decay": (
-        jaxsched.adaptive_step_decay,
-        dict(decay_factor=0.5, patience=2, min_improvement=1e-3, cooldown=1),
-        lambda: SeedAdaptiveStepDecay(decay_factor=0.5, patience=2, min_improvement=1e-3,
-                                      cooldown=1),
-        lambda rng: _rows(rng, T_PLATEAU, BATCH), -1e3),
-    "phase_transition": (
-        jaxsched.phase_transition,
-        dict(detection_window=10, cv_window=5, cv_threshold=0.1, boost_factor=2.0, boost_steps=5,
-             decay_rate=0.8, statistic="seed"),
-        lambda: SeedPhaseTransition(detection_window=10, cv_window=5, cv_threshold=0.1,
-                                    boost_factor=2.0, boost_steps=5, decay_rate=0.8,
-                                    statistic="seed"),
-        lambda rng: _phase_rows(rng, T_PHASE, BATCH), 1e3),
+  "reduce_on_plateau": (
+    jaxsched.reduce_on_plateau,
+    dict(factor=0.5, patience=1, cooldown=1, threshold=1e-2),
+    lambda: TorchPlateau(factor=0.5, patience=1, cooldown=1, threshold=1e-2),
+    lambda rng: _rows(rng, T_PLATEAU, BATCH),
+    -1e3,
+  ),
+  "adaptive_step_decay": (
+    jaxsched.adaptive_step_decay,
+    dict(decay_factor=0.5, patience=2, min_improvement=1e-3, cooldown=1),
+    lambda: SeedAdaptiveStepDecay(decay_factor=0.5, patience=2, min_improvement=1e-3, cooldown=1),
+    lambda rng: _rows(rng, T_PLATEAU, BATCH),
+    -1e3,
+  ),
+  "phase_transition": (
+    jaxsched.phase_transition,
+    dict(
+      detection_window=10,
+      cv_window=5,
+      cv_threshold=0.1,
+      boost_factor=2.0,
+      boost_steps=5,
+      decay_rate=0.8,
+      statistic="seed",
+    ),
+    lambda: SeedPhaseTransition(
+      detection_window=10,
+      cv_window=5,
+      cv_threshold=0.1,
+      boost_factor=2.0,
+      boost_steps=5,
+      decay_rate=0.8,
+      statistic="seed",
+    ),
+    lambda rng: _phase_rows(rng, T_PHASE, BATCH),
+    1e3,
+  ),
 }
 
 
@@ -875,9 +1092,14 @@ def _assert_state_frozen_where_unobserved(states, observe, init_state):
   """state[t] == state[t - 1] (init before t = 0) wherever observe[t] is False."""
   b, t = np.nonzero(~observe)
   previous = jax.tree.map(
-      lambda s, s0: np.where((t == 0).reshape((-1,) + (1,) * (s.ndim - 2)),
-                             np.broadcast_to(s0, s[b, t].shape), s[b, np.maximum(t - 1, 0)]),
-      states, init_state)
+    lambda s, s0: np.where(
+      (t == 0).reshape((-1,) + (1,) * (s.ndim - 2)),
+      np.broadcast_to(s0, s[b, t].shape),
+      s[b, np.maximum(t - 1, 0)],
+    ),
+    states,
+    init_state,
+  )
   now = jax.tree.map(lambda s: s[b, t], states)
   chex.assert_trees_all_equal(now, previous)
 
@@ -895,7 +1117,7 @@ def test_observe_every_kth_update(name, k):
   values[:, ::k] = fed
   got, states = _run(factory, values, observe, **kwargs)
   counts = np.cumsum(observe[0])
-  want = np.stack([_lrs_after(l, counts) for l in lrs])
+  want = np.stack([_lrs_after(lr, counts) for lr in lrs])
   _assert_scales(got, want, what=f"{name} observe every {k}th", values=values)
   init = factory(**kwargs).init(jnp.zeros(()))
   _assert_state_frozen_where_unobserved(states, observe, jax.tree.map(np.asarray, init))
@@ -912,11 +1134,12 @@ def test_observe_with_accumulation_averages_observed_values():
   means, lrs, _ = _reference_batch(lambda: TorchPlateau(**cfg), _rows(rng, n_obs // 2, BATCH))
   values = np.full((BATCH, n), 1e4, np.float32)
   for b in range(BATCH):
-    values[b, observe[b]] = np.concatenate([_blocks_around(means[b], 2, rng),
-                                            np.zeros(n_obs % 2, np.float32)])
+    values[b, observe[b]] = np.concatenate(
+      [_blocks_around(means[b], 2, rng), np.zeros(n_obs % 2, np.float32)]
+    )
   got, _ = _run(jaxsched.reduce_on_plateau, values, observe, accumulation_size=2, **cfg)
   counts = np.cumsum(observe[0]) // 2
-  want = np.stack([_lrs_after(l, counts) for l in lrs])
+  want = np.stack([_lrs_after(lr, counts) for lr in lrs])
   _assert_scales(got, want, what="accumulation_size=2 with observe", values=values)
 
 
@@ -964,7 +1187,7 @@ def _with_non_finite(rng, rows, *, replacement):
   non-finite value is ``replacement``, the mask of non-finite places).
   """
   mask = rng.random(rows.shape) < 0.15
-  mask[0, rows.shape[1] // 2:] = True
+  mask[0, rows.shape[1] // 2 :] = True
   bad = rng.choice(np.asarray([np.nan, np.inf, -np.inf], np.float32), size=rows.shape)
   bad[0] = np.nan
   return np.where(mask, bad, rows), np.where(mask, np.float32(replacement), rows), mask
@@ -972,8 +1195,15 @@ def _with_non_finite(rng, rows, *, replacement):
 
 @pytest.mark.parametrize("mode", ["min", "max"])
 def test_reduce_on_plateau_non_finite_is_a_bad_observation(mode):
-  cfg = dict(mode=mode, threshold_mode="rel", threshold=1e-2, patience=2, cooldown=1,
-             factor=0.5, min_scale=0.0)
+  cfg = dict(
+    mode=mode,
+    threshold_mode="rel",
+    threshold=1e-2,
+    patience=2,
+    cooldown=1,
+    factor=0.5,
+    min_scale=0.0,
+  )
   rng = np.random.default_rng(11)
   rows, _, _ = _reference_batch(lambda: TorchPlateau(**cfg), _rows(rng, T_PLATEAU, BATCH, mode))
   # +inf (min) or -inf (max) never improves in torch: the "value that doesn't improve".
@@ -1011,12 +1241,19 @@ def test_adaptive_step_decay_non_finite_is_a_stale_observation():
 
 
 def test_phase_transition_skips_non_finite_like_observe_false():
-  cfg = dict(detection_window=10, cv_window=5, cv_threshold=0.1, boost_factor=2.0, boost_steps=5,
-             decay_rate=0.8, statistic="seed")
+  cfg = dict(
+    detection_window=10,
+    cv_window=5,
+    cv_threshold=0.1,
+    boost_factor=2.0,
+    boost_steps=5,
+    decay_rate=0.8,
+    statistic="seed",
+  )
   rng = np.random.default_rng(13)
   rows = _phase_rows(rng, T_PHASE, BATCH)
   mask = rng.random(rows.shape) < 0.15
-  mask[0, T_PHASE // 2:] = True
+  mask[0, T_PHASE // 2 :] = True
   # The reference sees only the finite values (nudged away from ties).
   kept = [row[~m] for row, m in zip(rows, mask)]
   refs = [SeedPhaseTransition(**cfg) for _ in kept]
@@ -1027,12 +1264,14 @@ def test_phase_transition_skips_non_finite_like_observe_false():
   bad = rng.choice(np.asarray([np.nan, np.inf, -np.inf], np.float32), size=rows.shape)
   with_nan = np.where(mask, bad, values)
   got, states = _run(jaxsched.phase_transition, with_nan, **cfg)
-  skipped, skipped_states = _run(jaxsched.phase_transition, np.where(mask, 0.0, values), ~mask,
-                                 **cfg)
+  skipped, skipped_states = _run(
+    jaxsched.phase_transition, np.where(mask, 0.0, values), ~mask, **cfg
+  )
   assert np.isfinite(got).all() and np.isfinite(states.transition_history).all()
   want = np.stack([_lrs_after(f[1], np.cumsum(~m)) for f, m in zip(fed, mask)])
-  _assert_scales(got, want, what="phase_transition with NaN/inf vs seed on the finite values",
-                 values=with_nan)
+  _assert_scales(
+    got, want, what="phase_transition with NaN/inf vs seed on the finite values", values=with_nan
+  )
   chex.assert_trees_all_equal(states, skipped_states)
   chex.assert_trees_all_equal(got, skipped)
   assert (want != 1).any()
@@ -1043,23 +1282,33 @@ def test_phase_transition_skips_non_finite_like_observe_false():
 # ---------------------------------------------------------------------------
 
 _FIELDS = {
-    jaxsched.reduce_on_plateau: {
-        "plateau_scale": ((), jnp.float32), "plateau_best": ((), jnp.float32),
-        "plateau_bad_count": ((), jnp.int32), "plateau_cooldown_count": ((), jnp.int32),
-        "plateau_accumulated_value": ((), jnp.float32),
-        "plateau_accumulated_count": ((), jnp.int32)},
-    jaxsched.adaptive_step_decay: {
-        "step_decay_scale": ((), jnp.float32), "step_decay_best": ((), jnp.float32),
-        "step_decay_wait": ((), jnp.int32), "step_decay_cooldown": ((), jnp.int32)},
-    jaxsched.phase_transition: {
-        "transition_scale": ((), jnp.float32), "transition_history": ((7,), jnp.float32),
-        "transition_position": ((), jnp.int32), "transition_filled": ((), jnp.int32),
-        "transition_active": ((), jnp.bool_), "transition_timer": ((), jnp.int32)},
+  jaxsched.reduce_on_plateau: {
+    "plateau_scale": ((), jnp.float32),
+    "plateau_best": ((), jnp.float32),
+    "plateau_bad_count": ((), jnp.int32),
+    "plateau_cooldown_count": ((), jnp.int32),
+    "plateau_accumulated_value": ((), jnp.float32),
+    "plateau_accumulated_count": ((), jnp.int32),
+  },
+  jaxsched.adaptive_step_decay: {
+    "step_decay_scale": ((), jnp.float32),
+    "step_decay_best": ((), jnp.float32),
+    "step_decay_wait": ((), jnp.int32),
+    "step_decay_cooldown": ((), jnp.int32),
+  },
+  jaxsched.phase_transition: {
+    "transition_scale": ((), jnp.float32),
+    "transition_history": ((7,), jnp.float32),
+    "transition_position": ((), jnp.int32),
+    "transition_filled": ((), jnp.int32),
+    "transition_active": ((), jnp.bool_),
+    "transition_timer": ((), jnp.int32),
+  },
 }
 _SMALL = {
-    jaxsched.reduce_on_plateau: dict(patience=1, accumulation_size=2),
-    jaxsched.adaptive_step_decay: dict(patience=1, cooldown=1),
-    jaxsched.phase_transition: dict(detection_window=7, cv_window=3, boost_steps=1),
+  jaxsched.reduce_on_plateau: dict(patience=1, accumulation_size=2),
+  jaxsched.adaptive_step_decay: dict(patience=1, cooldown=1),
+  jaxsched.phase_transition: dict(detection_window=7, cv_window=3, boost_steps=1),
 }
 _FACTORIES = list(_FIELDS)
 _FACTORY_IDS = [f.__name__ for f in _FACTORIES]
@@ -1079,8 +1328,15 @@ def test_state_fields_shapes_and_dtypes(factory):
   state = tx.init(params)
   _assert_fields(state, _FIELDS[factory])
   ones = jax.tree.map(jnp.ones_like, params)
-  for value, observe in [(3, True), (2.5, True), (np.float16(1.5), True), (jnp.float32(0.0), False),
-                         (float("nan"), True), (jnp.inf, True), (1, jnp.asarray(True))]:
+  for value, observe in [
+    (3, True),
+    (2.5, True),
+    (np.float16(1.5), True),
+    (jnp.float32(0.0), False),
+    (float("nan"), True),
+    (jnp.inf, True),
+    (1, jnp.asarray(True)),
+  ]:
     updates, state = tx.update(ones, state, params, value=value, observe=observe)
     _assert_fields(state, _FIELDS[factory])
     chex.assert_trees_all_equal_dtypes(updates, params)
@@ -1092,9 +1348,15 @@ def test_state_fields_shapes_and_dtypes(factory):
 
 
 @pytest.mark.parametrize("factory", _FACTORIES, ids=_FACTORY_IDS)
-@pytest.mark.parametrize("bad", [
-    dict(value=jnp.ones((3,))), dict(value=jnp.ones((1,))), dict(value=np.ones((2, 2))),
-    dict(value=1.0, observe=jnp.ones((2,), bool))])
+@pytest.mark.parametrize(
+  "bad",
+  [
+    dict(value=jnp.ones((3,))),
+    dict(value=jnp.ones((1,))),
+    dict(value=np.ones((2, 2))),
+    dict(value=1.0, observe=jnp.ones((2,), bool)),
+  ],
+)
 def test_update_rejects_non_scalar_value_or_observe(factory, bad):
   tx = factory(**_SMALL[factory])
   state = tx.init(jnp.zeros(()))
@@ -1125,8 +1387,11 @@ def _chain_reference_scales():
 
 
 def test_current_scale_is_the_product_of_the_scales_in_a_chain():
-  tx = optax.chain(optax.adam(1e-3), jaxsched.reduce_on_plateau(**_CHAIN_PLATEAU),
-                   jaxsched.phase_transition(**_CHAIN_PHASE))
+  tx = optax.chain(
+    optax.adam(1e-3),
+    jaxsched.reduce_on_plateau(**_CHAIN_PLATEAU),
+    jaxsched.phase_transition(**_CHAIN_PHASE),
+  )
   params = {"w": jnp.zeros((3,))}
   state = tx.init(params)
   chex.assert_trees_all_close(jaxsched.current_scale(state), jnp.float32(1.0))
@@ -1149,10 +1414,15 @@ def test_current_learning_rate_number_schedule_and_inject_hyperparams():
   grads = {"w": jnp.ones((3,))}
   plateau, phase = _chain_reference_scales()
   schedule = optax.exponential_decay(1e-2, transition_steps=1, decay_rate=0.9)
-  tx = optax.chain(optax.adam(schedule), jaxsched.reduce_on_plateau(**_CHAIN_PLATEAU),
-                   jaxsched.phase_transition(**_CHAIN_PHASE))
-  injected = optax.chain(optax.inject_hyperparams(optax.adam)(learning_rate=3e-3),
-                         jaxsched.reduce_on_plateau(**_CHAIN_PLATEAU))
+  tx = optax.chain(
+    optax.adam(schedule),
+    jaxsched.reduce_on_plateau(**_CHAIN_PLATEAU),
+    jaxsched.phase_transition(**_CHAIN_PHASE),
+  )
+  injected = optax.chain(
+    optax.inject_hyperparams(optax.adam)(learning_rate=3e-3),
+    jaxsched.reduce_on_plateau(**_CHAIN_PLATEAU),
+  )
   state, injected_state = tx.init(params), injected.init(params)
   with pytest.raises(ValueError, match="learning_rate"):
     jaxsched.current_learning_rate(state)
@@ -1162,12 +1432,19 @@ def test_current_learning_rate_number_schedule_and_inject_hyperparams():
     scale = plateau[t] * phase[t]
     _assert_scales(jaxsched.current_learning_rate(state, 1e-3), 1e-3 * scale, what="number")
     # A schedule is evaluated at the count of updates applied so far (t + 1).
-    _assert_scales(jaxsched.current_learning_rate(state, schedule), 1e-2 * 0.9 ** (t + 1) * scale,
-                   what="schedule")
-    _assert_scales(jaxsched.current_learning_rate(injected_state), 3e-3 * plateau[t],
-                   what="inject_hyperparams")
-    _assert_scales(jaxsched.current_learning_rate(injected_state, 0.5), 0.5 * plateau[t],
-                   what="number over inject_hyperparams")
+    _assert_scales(
+      jaxsched.current_learning_rate(state, schedule),
+      1e-2 * 0.9 ** (t + 1) * scale,
+      what="schedule",
+    )
+    _assert_scales(
+      jaxsched.current_learning_rate(injected_state), 3e-3 * plateau[t], what="inject_hyperparams"
+    )
+    _assert_scales(
+      jaxsched.current_learning_rate(injected_state, 0.5),
+      0.5 * plateau[t],
+      what="number over inject_hyperparams",
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -1175,31 +1452,34 @@ def test_current_learning_rate_number_schedule_and_inject_hyperparams():
 # ---------------------------------------------------------------------------
 
 _BAD = [
-    (jaxsched.reduce_on_plateau, "factor", [0.0, 1.0, 1.5, -0.1, float("nan")]),
-    (jaxsched.reduce_on_plateau, "patience", [-1, 1.5]),
-    (jaxsched.reduce_on_plateau, "threshold", [-1e-4, float("inf")]),
-    (jaxsched.reduce_on_plateau, "threshold_mode", ["relative", "ABS"]),
-    (jaxsched.reduce_on_plateau, "cooldown", [-1]),
-    (jaxsched.reduce_on_plateau, "min_scale", [-0.1, 1.5]),
-    (jaxsched.reduce_on_plateau, "mode", ["minimize", "Max"]),
-    (jaxsched.reduce_on_plateau, "eps", [-1e-8]),
-    (jaxsched.reduce_on_plateau, "accumulation_size", [0, -2, 2.5]),
-    (jaxsched.adaptive_step_decay, "decay_factor", [0.0, 1.5, -0.5]),
-    (jaxsched.adaptive_step_decay, "patience", [-1, 0.5]),
-    (jaxsched.adaptive_step_decay, "min_improvement", [-1e-3]),
-    (jaxsched.adaptive_step_decay, "cooldown", [-1]),
-    (jaxsched.phase_transition, "detection_window", [1, 0, -5]),
-    (jaxsched.phase_transition, "cv_window", [1, 101]),
-    (jaxsched.phase_transition, "cv_threshold", [-0.1]),
-    (jaxsched.phase_transition, "boost_factor", [0.5, 0.0]),
-    (jaxsched.phase_transition, "boost_steps", [-1]),
-    (jaxsched.phase_transition, "decay_rate", [0.0, 1.0, 1.5]),
-    (jaxsched.phase_transition, "statistic", ["var", "CV"]),
+  (jaxsched.reduce_on_plateau, "factor", [0.0, 1.0, 1.5, -0.1, float("nan")]),
+  (jaxsched.reduce_on_plateau, "patience", [-1, 1.5]),
+  (jaxsched.reduce_on_plateau, "threshold", [-1e-4, float("inf")]),
+  (jaxsched.reduce_on_plateau, "threshold_mode", ["relative", "ABS"]),
+  (jaxsched.reduce_on_plateau, "cooldown", [-1]),
+  (jaxsched.reduce_on_plateau, "min_scale", [-0.1, 1.5]),
+  (jaxsched.reduce_on_plateau, "mode", ["minimize", "Max"]),
+  (jaxsched.reduce_on_plateau, "eps", [-1e-8]),
+  (jaxsched.reduce_on_plateau, "accumulation_size", [0, -2, 2.5]),
+  (jaxsched.adaptive_step_decay, "decay_factor", [0.0, 1.5, -0.5]),
+  (jaxsched.adaptive_step_decay, "patience", [-1, 0.5]),
+  (jaxsched.adaptive_step_decay, "min_improvement", [-1e-3]),
+  (jaxsched.adaptive_step_decay, "cooldown", [-1]),
+  (jaxsched.phase_transition, "detection_window", [1, 0, -5]),
+  (jaxsched.phase_transition, "cv_window", [1, 101]),
+  (jaxsched.phase_transition, "cv_threshold", [-0.1]),
+  (jaxsched.phase_transition, "boost_factor", [0.5, 0.0]),
+  (jaxsched.phase_transition, "boost_steps", [-1]),
+  (jaxsched.phase_transition, "decay_rate", [0.0, 1.0, 1.5]),
+  (jaxsched.phase_transition, "statistic", ["var", "CV"]),
 ]
 
 
-@pytest.mark.parametrize("factory,arg,value", [
-    (f, a, v) for f, a, vs in _BAD for v in vs], ids=lambda x: getattr(x, "__name__", repr(x)))
+@pytest.mark.parametrize(
+  "factory,arg,value",
+  [(f, a, v) for f, a, vs in _BAD for v in vs],
+  ids=lambda x: getattr(x, "__name__", repr(x)),
+)
 def test_bad_hyperparameters_raise_value_error_naming_the_argument(factory, arg, value):
   with pytest.raises(ValueError, match=rf"{factory.__name__}: {arg}="):
     factory(**{arg: value})
@@ -1210,17 +1490,44 @@ def test_cv_window_larger_than_detection_window_names_both():
     jaxsched.phase_transition(detection_window=20, cv_window=30)
 
 
-@pytest.mark.parametrize("factory,kwargs", [
-    (jaxsched.reduce_on_plateau, dict(factor=0.999, patience=0, threshold=0.0, cooldown=0,
-                                      min_scale=1.0, eps=0.0, accumulation_size=1)),
-    (jaxsched.reduce_on_plateau, dict(factor=1e-6, min_scale=0.0, mode="max",
-                                      threshold_mode="abs")),
-    (jaxsched.adaptive_step_decay, dict(decay_factor=1.0, patience=0, min_improvement=0.0,
-                                        cooldown=0)),
-    (jaxsched.phase_transition, dict(detection_window=2, cv_window=2, cv_threshold=0.0,
-                                     boost_factor=1.0, boost_steps=0, decay_rate=0.5)),
+@pytest.mark.parametrize(
+  "factory,kwargs",
+  [
+    (
+      jaxsched.reduce_on_plateau,
+      dict(
+        factor=0.999,
+        patience=0,
+        threshold=0.0,
+        cooldown=0,
+        min_scale=1.0,
+        eps=0.0,
+        accumulation_size=1,
+      ),
+    ),
+    (
+      jaxsched.reduce_on_plateau,
+      dict(factor=1e-6, min_scale=0.0, mode="max", threshold_mode="abs"),
+    ),
+    (
+      jaxsched.adaptive_step_decay,
+      dict(decay_factor=1.0, patience=0, min_improvement=0.0, cooldown=0),
+    ),
+    (
+      jaxsched.phase_transition,
+      dict(
+        detection_window=2,
+        cv_window=2,
+        cv_threshold=0.0,
+        boost_factor=1.0,
+        boost_steps=0,
+        decay_rate=0.5,
+      ),
+    ),
     (jaxsched.phase_transition, dict(detection_window=20, cv_window=20, statistic="cv")),
-], ids=lambda x: getattr(x, "__name__", ""))
+  ],
+  ids=lambda x: getattr(x, "__name__", ""),
+)
 def test_boundary_hyperparameters_are_accepted(factory, kwargs):
   tx = factory(**kwargs)
   updates, _ = tx.update(jnp.ones(()), tx.init(jnp.zeros(())), value=1.0)
@@ -1238,7 +1545,7 @@ def test_training_with_adam_reduces_the_scale_once_the_loss_plateaus():
   y = (x @ np.asarray([1.5, -2.0, 0.5]) + 0.7 + 0.3 * rng.normal(size=64)).astype(np.float32)
   design = np.concatenate([x, np.ones((64, 1))], axis=1).astype(np.float64)
   residual = y - design @ np.linalg.lstsq(design, y.astype(np.float64), rcond=None)[0]
-  best_loss = float(np.mean(residual ** 2))
+  best_loss = float(np.mean(residual**2))
 
   tx = optax.chain(optax.adam(1e-2), jaxsched.reduce_on_plateau(factor=0.5, patience=10))
 
@@ -1266,8 +1573,8 @@ def test_training_with_adam_reduces_the_scale_once_the_loss_plateaus():
   assert (np.diff(losses[:200]) < 0).all() and (scales[:200] == 1.0).all()
   # The first reduction comes once the loss has flattened: it had stopped
   # improving by more than 1e-4 relative for more than `patience` steps.
-  recent = losses[first_drop - 10:first_drop + 1]
-  assert recent.min() > losses[:first_drop - 10].min() * (1 - 1e-4), (first_drop, recent)
+  recent = losses[first_drop - 10 : first_drop + 1]
+  assert recent.min() > losses[: first_drop - 10].min() * (1 - 1e-4), (first_drop, recent)
   assert losses[first_drop] < 1.05 * best_loss, (first_drop, losses[first_drop], best_loss)
   assert losses[-1] < 1.001 * best_loss
   # Each reduction halves the scale.

@@ -22,9 +22,15 @@ def test_quick_benchmark_run_writes_well_formed_json(tmp_path):
   pytest.importorskip("torch")
   out = tmp_path / "tmp.json"
   env = {**os.environ, "PYTHONPATH": str(ROOT)}
-  proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick", "--json", str(out)],
-                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
-                        check=False)
+  proc = subprocess.run(
+    [sys.executable, "-m", "benchmarks.run", "--quick", "--json", str(out)],
+    cwd=ROOT,
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=600,
+    check=False,
+  )
   assert proc.returncode == 0, proc.stderr[-4000:]
   result = json.loads(out.read_text())
 

@@ -46,22 +46,36 @@ BATCHES = _rng.integers(0, EXAMPLES, size=(2 * N, BATCH)).astype(np.int32)
 
 # Small patience and windows, so that each state changes within N steps.
 ADAPTIVE = {
-    "reduce_on_plateau": (
-        jaxsched.ReduceOnPlateauState, "plateau_scale",
-        lambda: jaxsched.reduce_on_plateau(factor=0.7, patience=3, cooldown=2)),
-    "adaptive_step_decay": (
-        jaxsched.AdaptiveStepDecayState, "step_decay_scale",
-        lambda: jaxsched.adaptive_step_decay(decay_factor=0.7, patience=4, min_improvement=0.0,
-                                             cooldown=3)),
-    "phase_transition": (
-        jaxsched.PhaseTransitionState, "transition_scale",
-        lambda: jaxsched.phase_transition(detection_window=6, cv_window=4, cv_threshold=0.05,
-                                          boost_factor=2.0, boost_steps=3, decay_rate=0.8)),
+  "reduce_on_plateau": (
+    jaxsched.ReduceOnPlateauState,
+    "plateau_scale",
+    lambda: jaxsched.reduce_on_plateau(factor=0.7, patience=3, cooldown=2),
+  ),
+  "adaptive_step_decay": (
+    jaxsched.AdaptiveStepDecayState,
+    "step_decay_scale",
+    lambda: jaxsched.adaptive_step_decay(
+      decay_factor=0.7, patience=4, min_improvement=0.0, cooldown=3
+    ),
+  ),
+  "phase_transition": (
+    jaxsched.PhaseTransitionState,
+    "transition_scale",
+    lambda: jaxsched.phase_transition(
+      detection_window=6,
+      cv_window=4,
+      cv_threshold=0.05,
+      boost_factor=2.0,
+      boost_steps=3,
+      decay_rate=0.8,
+    ),
+  ),
 }
 
 
 class Setup(NamedTuple):
   """What a training process builds before it trains or resumes."""
+
   tx: optax.GradientTransformationExtraArgs
   schedule: optax.Schedule
   step: Callable[..., Any]  # jitted (params, opt_state, batch) -> (params, opt_state, lr)
@@ -85,15 +99,18 @@ def _train_step(tx, schedule):
     # guide's rule for logging the LR), with the adaptive scale folded in.
     lr = jaxsched.current_learning_rate(opt_state, schedule)
     return optax.apply_updates(params, updates), opt_state, lr
+
   return step
 
 
 def _setup(*adaptive: optax.GradientTransformationExtraArgs, batched: bool = False) -> Setup:
   """A new optimizer, built from scratch as a new process would build it."""
-  schedule = jaxsched.warmup_cosine(peak_value=0.1, warmup_steps=5, total_steps=2 * N,
-                                    end_value=0.01)
-  tx = optax.chain(optax.scale_by_adam(), optax.scale_by_schedule(schedule), *adaptive,
-                   optax.scale(-1.0))
+  schedule = jaxsched.warmup_cosine(
+    peak_value=0.1, warmup_steps=5, total_steps=2 * N, end_value=0.01
+  )
+  tx = optax.chain(
+    optax.scale_by_adam(), optax.scale_by_schedule(schedule), *adaptive, optax.scale(-1.0)
+  )
   step = _train_step(tx, schedule)
   if batched:
     step = jax.vmap(step, in_axes=(0, 0, None))
@@ -101,7 +118,7 @@ def _setup(*adaptive: optax.GradientTransformationExtraArgs, batched: bool = Fal
 
 
 def _train(setup: Setup, params, opt_state, steps: range, states: list | None = None):
-  """Runs ``steps``; returns params, state and the logged rates (appends each state to ``states``)."""
+  """Runs ``steps``; returns params, state and the logged rates (each state goes to ``states``)."""
   lrs = []
   for t in steps:
     params, opt_state, lr = setup.step(params, opt_state, BATCHES[t])
@@ -114,8 +131,12 @@ def _train(setup: Setup, params, opt_state, steps: range, states: list | None = 
 def _save(directory: pathlib.Path, step: int, params, opt_state) -> None:
   options = ocp.CheckpointManagerOptions(enable_async_checkpointing=True, create=True)
   with ocp.CheckpointManager(directory, options=options) as manager:
-    manager.save(step, args=ocp.args.Composite(params=ocp.args.StandardSave(params),
-                                               opt_state=ocp.args.StandardSave(opt_state)))
+    manager.save(
+      step,
+      args=ocp.args.Composite(
+        params=ocp.args.StandardSave(params), opt_state=ocp.args.StandardSave(opt_state)
+      ),
+    )
     manager.wait_until_finished()
 
 
@@ -123,9 +144,13 @@ def _restore(directory: pathlib.Path, abstract_params, abstract_opt_state):
   """The latest step and its (params, opt_state), shaped like the abstract targets."""
   with ocp.CheckpointManager(directory) as manager:
     step = manager.latest_step()
-    restored = manager.restore(step, args=ocp.args.Composite(
+    restored = manager.restore(
+      step,
+      args=ocp.args.Composite(
         params=ocp.args.StandardRestore(abstract_params),
-        opt_state=ocp.args.StandardRestore(abstract_opt_state)))
+        opt_state=ocp.args.StandardRestore(abstract_opt_state),
+      ),
+    )
   return step, restored["params"], restored["opt_state"]
 
 
@@ -160,8 +185,9 @@ def test_resume_is_bit_identical(name, tmp_path):
   first = _setup(make())
   params0 = _init_params()
   history = []
-  params_2n, state_2n, lrs_2n = _train(first, params0, first.tx.init(params0), range(2 * N),
-                                       history)
+  params_2n, state_2n, lrs_2n = _train(
+    first, params0, first.tx.init(params0), range(2 * N), history
+  )
   params_n, state_n, lrs_first = _train(first, params0, first.tx.init(params0), range(N))
   _save(tmp_path / "ckpt", N, params_n, state_n)
   del first

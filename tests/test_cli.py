@@ -60,36 +60,80 @@ MULTISTEP = "{type: multistep_decay, init_value: 1.0e-3, milestones: [30, 60, 80
 
 # name -> argv after `python -m jaxsched`.
 COMMANDS = {
-    "list": ["list"],
-    "plot": ["plot", "warmup_cosine", "--peak-value", "3e-4", "--warmup-steps", "2000",
-             "--total-steps", "100000", "-o", "cosine.png"],
-    "plot_config": ["plot", "--config", "two.yaml", "-o", "two.png"],
-    "inspect_config": ["inspect", "--config", "two.yaml"],
-    "inspect": ["inspect", "cyclic", "--base-lr", "0.1", "--max-lr", "1", "--steps", "5000"],
-    "lr_find": ["lr-find", "-o", "finder.png", "--num-steps", "60"],
-    "help": ["plot", "warmup_cosine", "--help"],
-    "compare_same": ["compare", "--config", "pair.yaml", "linear", "poly.yaml"],
-    "compare_differ": ["compare", "--config", "pair.yaml", "stairs", MULTISTEP, "--steps", "100"],
+  "list": ["list"],
+  "plot": [
+    "plot",
+    "warmup_cosine",
+    "--peak-value",
+    "3e-4",
+    "--warmup-steps",
+    "2000",
+    "--total-steps",
+    "100000",
+    "-o",
+    "cosine.png",
+  ],
+  "plot_config": ["plot", "--config", "two.yaml", "-o", "two.png"],
+  "inspect_config": ["inspect", "--config", "two.yaml"],
+  "inspect": ["inspect", "cyclic", "--base-lr", "0.1", "--max-lr", "1", "--steps", "5000"],
+  "lr_find": ["lr-find", "-o", "finder.png", "--num-steps", "60"],
+  "lr_find_trials": ["lr-find", "-o", "trials.png", "--num-steps", "60", "--trials", "4"],
+  "lr_find_linear": [
+    "lr-find",
+    "-o",
+    "linear.png",
+    "--num-steps",
+    "60",
+    "--mode",
+    "linear",
+    "--start-lr",
+    "1e-3",
+    "--end-lr",
+    "3",
+  ],
+  "help": ["plot", "warmup_cosine", "--help"],
+  "compare_same": ["compare", "--config", "pair.yaml", "linear", "poly.yaml"],
+  "compare_differ": ["compare", "--config", "pair.yaml", "stairs", MULTISTEP, "--steps", "100"],
 }
 
 # name -> (argv, words the one error line must contain).
 BAD = {
-    "unknown_command": (["frobnicate"], ["frobnicate"]),
-    "unknown_schedule": (["plot", "no_such_schedule", "--steps", "10"], ["no_such_schedule"]),
-    "unknown_option": (["plot", "constant", "--value", "0.1", "--steps", "10", "--bogus", "3"],
-                       ["--bogus"]),
-    "missing_required": (["plot", "warmup_cosine", "--peak-value", "1", "--warmup-steps", "10"],
-                         ["--total-steps"]),
-    "invalid_value": (["plot", "warmup_cosine", "--peak-value", "1", "--warmup-steps", "2000",
-                       "--total-steps", "1000"], ["warmup_steps", "total_steps"]),
-    "missing_steps": (["inspect", "cyclic", "--base-lr", "0.1", "--max-lr", "1"], ["--steps"]),
-    "nested_without_config": (["plot", "sequential", "--steps", "10"],
-                              ["sequential", "--config"]),
-    "missing_config_file": (["plot", "--config", "missing.yaml"], ["missing.yaml"]),
-    "compare_unknown_name": (["compare", "--config", "pair.yaml", "linear", "nope"],
-                             ["nope", "--config", "linear, stairs"]),
-    "compare_without_steps": (["compare", "{type: constant, value: 0.1}",
-                               "{type: constant, value: 0.2}"], ["--steps"]),
+  "unknown_command": (["frobnicate"], ["frobnicate"]),
+  "unknown_schedule": (["plot", "no_such_schedule", "--steps", "10"], ["no_such_schedule"]),
+  "unknown_option": (
+    ["plot", "constant", "--value", "0.1", "--steps", "10", "--bogus", "3"],
+    ["--bogus"],
+  ),
+  "missing_required": (
+    ["plot", "warmup_cosine", "--peak-value", "1", "--warmup-steps", "10"],
+    ["--total-steps"],
+  ),
+  "invalid_value": (
+    [
+      "plot",
+      "warmup_cosine",
+      "--peak-value",
+      "1",
+      "--warmup-steps",
+      "2000",
+      "--total-steps",
+      "1000",
+    ],
+    ["warmup_steps", "total_steps"],
+  ),
+  "missing_steps": (["inspect", "cyclic", "--base-lr", "0.1", "--max-lr", "1"], ["--steps"]),
+  "nested_without_config": (["plot", "sequential", "--steps", "10"], ["sequential", "--config"]),
+  "missing_config_file": (["plot", "--config", "missing.yaml"], ["missing.yaml"]),
+  "compare_unknown_name": (
+    ["compare", "--config", "pair.yaml", "linear", "nope"],
+    ["nope", "--config", "linear, stairs"],
+  ),
+  "lr_find_zero_trials": (["lr-find", "--trials", "0"], ["--trials=0", ">= 1"]),
+  "lr_find_bad_mode": (["lr-find", "--mode", "cosine"], ["--mode", "cosine"]),
+  "compare_without_steps": (
+    ["compare", "{type: constant, value: 0.1}", "{type: constant, value: 0.2}"],
+    ["--steps"],
+  ),
 }
 
 
@@ -101,8 +145,15 @@ def _env():
 
 
 def _run(argv, cwd):
-  return subprocess.run([sys.executable, "-m", "jaxsched", *argv], cwd=cwd, env=_env(),
-                        capture_output=True, text=True, timeout=300, check=False)
+  return subprocess.run(
+    [sys.executable, "-m", "jaxsched", *argv],
+    cwd=cwd,
+    env=_env(),
+    capture_output=True,
+    text=True,
+    timeout=300,
+    check=False,
+  )
 
 
 @pytest.fixture(scope="module")
@@ -139,8 +190,11 @@ def _png_size(path):
 
 def test_list_shows_every_schedule(runs):
   proc, _ = _ok(runs, "list")
-  listed = {line.split()[0] for line in proc.stdout.splitlines()
-            if line.strip() and not line.startswith(" ")}
+  listed = {
+    line.split()[0]
+    for line in proc.stdout.splitlines()
+    if line.strip() and not line.startswith(" ")
+  }
   assert {entry.name for entry in jaxsched.catalog()} <= listed
 
 
@@ -172,8 +226,7 @@ def test_inspect_config_reports_both_schedules(runs):
 def test_inspect_prints_min_max_and_warmup(runs):
   proc, _ = _ok(runs, "inspect")
   out = proc.stdout
-  match = re.search(r"min (\S+)\s+max (\S+) \(step (\d+)\)\s+final (\S+)\s+warmup (\d+) steps",
-                    out)
+  match = re.search(r"min (\S+)\s+max (\S+) \(step (\d+)\)\s+final (\S+)\s+warmup (\d+) steps", out)
   assert match, out
   low, high, argmax, final, warmup = match.groups()
   assert float(low) == pytest.approx(0.1)
@@ -193,6 +246,29 @@ def test_lr_find_writes_the_png_and_prints_suggestions(runs):
     match = re.search(rf"{rule}: (\S+)", proc.stdout)
     assert match, proc.stdout
     assert 1e-5 <= float(match.group(1)) <= 100.0  # within the default sweep
+
+
+def test_lr_find_trials_prints_medians_with_quartiles(runs):
+  proc, cwd = _ok(runs, "lr_find_trials")
+  assert (cwd / "trials.png").read_bytes()[:8] == PNG_SIGNATURE
+  for rule in ("valley", "steepest", "minimum"):
+    match = re.search(
+      rf"{rule}: (\S+) \(median of 4 trials, quartiles (\S+)\.\.(\S+)\)", proc.stdout
+    )
+    assert match, proc.stdout
+    median, low, high = map(float, match.groups())
+    assert 1e-5 <= low <= median <= high <= 100.0
+  stops = re.search(r"stopped at steps (.+) \(", proc.stdout)
+  assert stops and len(stops.group(1).split(", ")) == 4, proc.stdout
+
+
+def test_lr_find_linear_mode(runs):
+  proc, cwd = _ok(runs, "lr_find_linear")
+  assert (cwd / "linear.png").read_bytes()[:8] == PNG_SIGNATURE
+  for rule in ("valley", "steepest", "minimum"):
+    match = re.search(rf"{rule}: (\S+)", proc.stdout)
+    assert match, proc.stdout
+    assert 1e-4 <= float(match.group(1)) <= 3.0
 
 
 def test_schedule_help_lists_keywords_with_defaults(runs):

@@ -13,6 +13,7 @@ import functools
 import math
 from typing import Any, Callable, NamedTuple
 
+import cases
 import chex
 import jax
 import jax.numpy as jnp
@@ -20,7 +21,6 @@ import numpy as np
 import optax
 import pytest
 
-import cases
 import jaxsched
 
 CASES = cases.CASES
@@ -32,15 +32,17 @@ INT32_MAX = 2**31 - 1
 # to 2**31 - 1, the float32-hostile steps past 2**24, the last 600 steps before
 # 2**31 - 1 and negative steps.
 _HUGE = [2**24, 2**24 + 1, 2**24 + 2, 2**24 + 3, 2**30 - 1, 2**30, 2**30 + 1]
-_NEGATIVE = [-1, -7, -1000, -2**31]
+_NEGATIVE = [-1, -7, -1000, -(2**31)]
 _LAST = np.arange(INT32_MAX - 599, INT32_MAX + 1, dtype=np.int64)
-STEPS = np.concatenate([
+STEPS = np.concatenate(
+  [
     np.arange(600),
     np.unique(np.geomspace(600, 2**31 - 1000, 40).astype(np.int64)),
     _HUGE,
     _LAST,
     _NEGATIVE,
-]).astype(np.int32)
+  ]
+).astype(np.int32)
 FIRST = slice(0, 600)
 LAST = slice(len(STEPS) - len(_NEGATIVE) - 600, len(STEPS) - len(_NEGATIVE))
 NEGATIVE = STEPS < 0
@@ -96,7 +98,8 @@ def test_jit_matches_eager(case):
 
 
 _PICKS = [0, 1, 20, 21, 50, 101, 300] + [
-    int(i) for i in np.flatnonzero(np.isin(STEPS, [2**24 + 1, 2**30, INT32_MAX, -1, -2**31]))]
+  int(i) for i in np.flatnonzero(np.isin(STEPS, [2**24 + 1, 2**30, INT32_MAX, -1, -(2**31)]))
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -110,8 +113,12 @@ def test_scalar_steps_match_vector(case):
     scalar = (step, np.int32(step), jnp.int32(step))[n % 3]
     value = ev.sched(scalar)
     chex.assert_shape(value, ())
-    np.testing.assert_allclose(float(value), ev.values[i], **_tol(ev.bound),
-                               err_msg=f"step {step!r} as {type(scalar).__name__}")
+    np.testing.assert_allclose(
+      float(value),
+      ev.values[i],
+      **_tol(ev.bound),
+      err_msg=f"step {step!r} as {type(scalar).__name__}",
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -122,6 +129,7 @@ def test_inside_lax_scan(case):
   def curve(start):
     def body(step, _):
       return step + 1, ev.sched(step)
+
     return jax.lax.scan(body, start, None, length=600)
 
   last, values = curve(jnp.int32(0))
@@ -158,8 +166,9 @@ def test_finite_non_negative_and_bounded(case):
 def test_negative_steps_behave_as_step_zero(case):
   ev = _evaluated(case[0])
   at_zero = ev.values[0]
-  np.testing.assert_allclose(ev.values[NEGATIVE], np.full(NEGATIVE.sum(), at_zero),
-                             **_tol(ev.bound))
+  np.testing.assert_allclose(
+    ev.values[NEGATIVE], np.full(NEGATIVE.sum(), at_zero), **_tol(ev.bound)
+  )
   np.testing.assert_allclose(float(ev.sched(-3)), at_zero, **_tol(ev.bound))
 
 
@@ -185,9 +194,11 @@ def _set_counts(state, count):
 
   (optax.tree.set leaves inject_hyperparams' inner WrappedScheduleState alone.)
   """
+
   def replace(path, leaf):
     last = path[-1]
     return count if isinstance(last, jax.tree_util.GetAttrKey) and last.name == "count" else leaf
+
   return jax.tree_util.tree_map_with_path(replace, state)
 
 
@@ -213,24 +224,25 @@ def test_plugs_into_optax(case):
   ev = _evaluated(case[0])
   sched = ev.sched
   txs = {
-      "scale_by_schedule": optax.scale_by_schedule(sched),
-      "scale_by_learning_rate": optax.scale_by_learning_rate(sched),
-      "inject_hyperparams(sgd)": optax.inject_hyperparams(optax.sgd)(learning_rate=sched),
-      "adam": optax.adam(sched),
+    "scale_by_schedule": optax.scale_by_schedule(sched),
+    "scale_by_learning_rate": optax.scale_by_learning_rate(sched),
+    "inject_hyperparams(sgd)": optax.inject_hyperparams(optax.sgd)(learning_rate=sched),
+    "adam": optax.adam(sched),
   }
   g = np.asarray(_GRADS, np.float64)
   tol = dict(rtol=1e-5, atol=1e-6 * ev.bound)
   for count in _COUNTS:
     lr = float(ev.values[np.flatnonzero(STEPS == count)[0]])
     expected = {
-        "scale_by_schedule": lr * g,
-        "scale_by_learning_rate": -lr * g,
-        "inject_hyperparams(sgd)": -lr * g,
-        "adam": -lr * _adam_direction(count),
+      "scale_by_schedule": lr * g,
+      "scale_by_learning_rate": -lr * g,
+      "inject_hyperparams(sgd)": -lr * g,
+      "adam": -lr * _adam_direction(count),
     }
     for key, tx in txs.items():
-      np.testing.assert_allclose(_one_update(tx, count), expected[key], **tol,
-                                 err_msg=f"{key} at count {count}")
+      np.testing.assert_allclose(
+        _one_update(tx, count), expected[key], **tol, err_msg=f"{key} at count {count}"
+      )
 
 
 def _regression_data():
@@ -299,10 +311,16 @@ def _torch_one_cycle_cos(t, max_lr, total, pct_start=0.3, div=25.0, final_div=1e
 
 # (name, schedule maker, float64 closed form of the same schedule)
 TRAINING = [
-    ("warmup_cosine", lambda: jaxsched.warmup_cosine(0.1, warmup_steps=10, total_steps=50),
-     lambda t: _hf_cosine(t, 0.1, 10, 50)),
-    ("cyclic", lambda: jaxsched.cyclic(0.01, 0.1, step_size_up=10),
-     lambda t: _torch_triangular(t, 0.01, 0.1, 10)),
+  (
+    "warmup_cosine",
+    lambda: jaxsched.warmup_cosine(0.1, warmup_steps=10, total_steps=50),
+    lambda t: _hf_cosine(t, 0.1, 10, 50),
+  ),
+  (
+    "cyclic",
+    lambda: jaxsched.cyclic(0.01, 0.1, step_size_up=10),
+    lambda t: _torch_triangular(t, 0.01, 0.1, 10),
+  ),
 ]
 
 
@@ -311,7 +329,8 @@ def test_adam_training_matches_chain_and_closed_form(name, make, reference):
   del name
   sched = make()
   chained_params, chained_losses = _train(
-      optax.chain(optax.scale_by_adam(), optax.scale_by_schedule(sched), optax.scale(-1.0)))
+    optax.chain(optax.scale_by_adam(), optax.scale_by_schedule(sched), optax.scale(-1.0))
+  )
   adam_params, adam_losses = _train(optax.adam(sched))
   chex.assert_trees_all_close(adam_params, chained_params, rtol=1e-6, atol=1e-7)
   chex.assert_trees_all_close(adam_losses, chained_losses, rtol=1e-6, atol=1e-7)
@@ -319,8 +338,10 @@ def test_adam_training_matches_chain_and_closed_form(name, make, reference):
   # is the rate of update t (Optax's count from 0).
   table = jnp.asarray(reference(np.arange(50)), jnp.float32)
   ref_params, ref_losses = _train(
-      optax.chain(optax.scale_by_adam(), optax.scale_by_schedule(lambda c: table[c]),
-                  optax.scale(-1.0)))
+    optax.chain(
+      optax.scale_by_adam(), optax.scale_by_schedule(lambda c: table[c]), optax.scale(-1.0)
+    )
+  )
   chex.assert_trees_all_close(adam_params, ref_params, rtol=1e-5, atol=1e-6)
   chex.assert_trees_all_close(adam_losses, ref_losses, rtol=1e-5, atol=1e-6)
   assert float(adam_losses[-1]) < 0.5 * float(adam_losses[0])
@@ -386,69 +407,110 @@ def _grokking(t, peak, total, end, wf, df):
 
 # (name, schedule maker, float64 closed form, peak, steps to check)
 HUGE_CASES = [
-    ("polynomial_decay_sqrt",
-     lambda: jaxsched.polynomial_decay(1.0, total_steps=T30, power=0.5, end_value=0.0),
-     lambda t: _poly(t, 1.0, T30, 0.5, 0.0), 1.0,
-     np.concatenate([_end_windows(T30), _window(T30 // 2)])),
-    ("polynomial_decay_square",
-     lambda: jaxsched.polynomial_decay(1.0, total_steps=T30, power=2.0, end_value=0.1),
-     lambda t: _poly(t, 1.0, T30, 2.0, 0.1), 1.0,
-     np.concatenate([_end_windows(T30), _window(T30 // 3)])),
-    ("warmup_cosine",
-     lambda: jaxsched.warmup_cosine(1.0, warmup_steps=1000, total_steps=T30),
-     lambda t: _hf_cosine(t, 1.0, 1000, T30), 1.0,
-     np.concatenate([_end_windows(T30), _window(T30 // 2 + 500), _window(2**31 - 26)])),
-    ("cosine_annealing",
-     lambda: jaxsched.cosine_annealing(1.0, t_max=T30, eta_min=0.01),
-     lambda t: _cos_annealing(t, 1.0, T30, 0.01), 1.0,
-     np.concatenate([_end_windows(T30), _window(T30 // 2), _window(3 * 2**29),
-                     _window(2**31 - 26)])),
-    ("cyclic_symmetric",
-     lambda: jaxsched.cyclic(0.01, 1.0, step_size_up=2000),
-     lambda t: _torch_triangular(t, 0.01, 1.0, 2000, 2000), 1.0,
-     np.concatenate([_window(2**31 - 26), _window(2**24 + 3), _window(T30 + 1000)])),
-    ("cyclic_asymmetric",
-     lambda: jaxsched.cyclic(0.01, 1.0, step_size_up=2000, step_size_down=1000),
-     lambda t: _torch_triangular(t, 0.01, 1.0, 2000, 1000), 1.0,
-     np.concatenate([_window(2**31 - 26), _window(T30 + 1500)])),
-    ("cosine_warm_restarts",
-     lambda: jaxsched.cosine_warm_restarts(1.0, t_0=1000),
-     lambda t: _warm_restarts(t, 1.0, 1000, 1, 0.0), 1.0,
-     np.concatenate([_window(2**31 - 26), _window(2**31 - 1148), _window(2**24 + 500)])),
-    ("cosine_warm_restarts_t_mult2",
-     lambda: jaxsched.cosine_warm_restarts(1.0, t_0=10, t_mult=2, eta_min=0.001),
-     lambda t: _warm_restarts(t, 1.0, 10, 2, 0.001), 1.0,
-     np.concatenate([_window(2**31 - 26), _window(10 * (2**27 - 1) + 2**28)])),
-    ("one_cycle",
-     lambda: jaxsched.one_cycle(1.0, total_steps=T30),
-     lambda t: _torch_one_cycle_cos(t, 1.0, T30), 1.0,
-     np.concatenate([_end_windows(T30), _window(int(0.3 * T30)), _window(int(0.65 * T30))])),
-    ("warmup_cosine_restarts",
-     lambda: jaxsched.warmup_cosine_restarts(1.0, warmup_steps=1000, total_steps=T30,
-                                             num_cycles=7),
-     lambda t: _hf_hard_restarts(t, 1.0, 1000, T30, 7), 1.0,
-     np.concatenate([_end_windows(T30), _window(1000 + (T30 - 1000) * 13 // 14)])),
-    ("exponential_decay_growth",
-     lambda: jaxsched.exponential_decay(1e-4, gamma=1.05, end_value=1e-2),
-     lambda t: np.minimum(1e-4 * 1.05 ** np.asarray(t, np.float64), 1e-2), 1e-2,
-     np.arange(0, 120)),
-    ("exponential_decay_torch",
-     lambda: jaxsched.exponential_decay(1.0, gamma=0.99),
-     lambda t: 0.99 ** np.asarray(t, np.float64), 1.0,
-     np.concatenate([np.arange(0, 600), _window(T30)])),
-    ("exponential_decay_transition",
-     lambda: jaxsched.exponential_decay(1.0, gamma=0.5, transition_steps=2**28),
-     lambda t: 0.5 ** (np.asarray(t, np.float64) / 2**28), 1.0,
-     np.concatenate([_window(T30), _window(2**31 - 26), _window(2**24)])),
-    ("grokking",
-     lambda: jaxsched.grokking(1.0, total_steps=T30, end_value=1e-6),
-     lambda t: _grokking(t, 1.0, T30, 1e-6, 0.1, 0.8), 1.0,
-     np.concatenate([_end_windows(T30), _window(int(0.5 * T30)), _window(int(0.9 * T30))])),
+  (
+    "polynomial_decay_sqrt",
+    lambda: jaxsched.polynomial_decay(1.0, total_steps=T30, power=0.5, end_value=0.0),
+    lambda t: _poly(t, 1.0, T30, 0.5, 0.0),
+    1.0,
+    np.concatenate([_end_windows(T30), _window(T30 // 2)]),
+  ),
+  (
+    "polynomial_decay_square",
+    lambda: jaxsched.polynomial_decay(1.0, total_steps=T30, power=2.0, end_value=0.1),
+    lambda t: _poly(t, 1.0, T30, 2.0, 0.1),
+    1.0,
+    np.concatenate([_end_windows(T30), _window(T30 // 3)]),
+  ),
+  (
+    "warmup_cosine",
+    lambda: jaxsched.warmup_cosine(1.0, warmup_steps=1000, total_steps=T30),
+    lambda t: _hf_cosine(t, 1.0, 1000, T30),
+    1.0,
+    np.concatenate([_end_windows(T30), _window(T30 // 2 + 500), _window(2**31 - 26)]),
+  ),
+  (
+    "cosine_annealing",
+    lambda: jaxsched.cosine_annealing(1.0, t_max=T30, eta_min=0.01),
+    lambda t: _cos_annealing(t, 1.0, T30, 0.01),
+    1.0,
+    np.concatenate([_end_windows(T30), _window(T30 // 2), _window(3 * 2**29), _window(2**31 - 26)]),
+  ),
+  (
+    "cyclic_symmetric",
+    lambda: jaxsched.cyclic(0.01, 1.0, step_size_up=2000),
+    lambda t: _torch_triangular(t, 0.01, 1.0, 2000, 2000),
+    1.0,
+    np.concatenate([_window(2**31 - 26), _window(2**24 + 3), _window(T30 + 1000)]),
+  ),
+  (
+    "cyclic_asymmetric",
+    lambda: jaxsched.cyclic(0.01, 1.0, step_size_up=2000, step_size_down=1000),
+    lambda t: _torch_triangular(t, 0.01, 1.0, 2000, 1000),
+    1.0,
+    np.concatenate([_window(2**31 - 26), _window(T30 + 1500)]),
+  ),
+  (
+    "cosine_warm_restarts",
+    lambda: jaxsched.cosine_warm_restarts(1.0, t_0=1000),
+    lambda t: _warm_restarts(t, 1.0, 1000, 1, 0.0),
+    1.0,
+    np.concatenate([_window(2**31 - 26), _window(2**31 - 1148), _window(2**24 + 500)]),
+  ),
+  (
+    "cosine_warm_restarts_t_mult2",
+    lambda: jaxsched.cosine_warm_restarts(1.0, t_0=10, t_mult=2, eta_min=0.001),
+    lambda t: _warm_restarts(t, 1.0, 10, 2, 0.001),
+    1.0,
+    np.concatenate([_window(2**31 - 26), _window(10 * (2**27 - 1) + 2**28)]),
+  ),
+  (
+    "one_cycle",
+    lambda: jaxsched.one_cycle(1.0, total_steps=T30),
+    lambda t: _torch_one_cycle_cos(t, 1.0, T30),
+    1.0,
+    np.concatenate([_end_windows(T30), _window(int(0.3 * T30)), _window(int(0.65 * T30))]),
+  ),
+  (
+    "warmup_cosine_restarts",
+    lambda: jaxsched.warmup_cosine_restarts(1.0, warmup_steps=1000, total_steps=T30, num_cycles=7),
+    lambda t: _hf_hard_restarts(t, 1.0, 1000, T30, 7),
+    1.0,
+    np.concatenate([_end_windows(T30), _window(1000 + (T30 - 1000) * 13 // 14)]),
+  ),
+  (
+    "exponential_decay_growth",
+    lambda: jaxsched.exponential_decay(1e-4, gamma=1.05, end_value=1e-2),
+    lambda t: np.minimum(1e-4 * 1.05 ** np.asarray(t, np.float64), 1e-2),
+    1e-2,
+    np.arange(0, 120),
+  ),
+  (
+    "exponential_decay_torch",
+    lambda: jaxsched.exponential_decay(1.0, gamma=0.99),
+    lambda t: 0.99 ** np.asarray(t, np.float64),
+    1.0,
+    np.concatenate([np.arange(0, 600), _window(T30)]),
+  ),
+  (
+    "exponential_decay_transition",
+    lambda: jaxsched.exponential_decay(1.0, gamma=0.5, transition_steps=2**28),
+    lambda t: 0.5 ** (np.asarray(t, np.float64) / 2**28),
+    1.0,
+    np.concatenate([_window(T30), _window(2**31 - 26), _window(2**24)]),
+  ),
+  (
+    "grokking",
+    lambda: jaxsched.grokking(1.0, total_steps=T30, end_value=1e-6),
+    lambda t: _grokking(t, 1.0, T30, 1e-6, 0.1, 0.8),
+    1.0,
+    np.concatenate([_end_windows(T30), _window(int(0.5 * T30)), _window(int(0.9 * T30))]),
+  ),
 ]
 
 
-@pytest.mark.parametrize("name,make,reference,peak,steps", HUGE_CASES,
-                         ids=[c[0] for c in HUGE_CASES])
+@pytest.mark.parametrize(
+  "name,make,reference,peak,steps", HUGE_CASES, ids=[c[0] for c in HUGE_CASES]
+)
 def test_float32_matches_float64_closed_form(name, make, reference, peak, steps):
   del name
   sched = make()
@@ -459,20 +521,43 @@ def test_float32_matches_float64_closed_form(name, make, reference, peak, steps)
   err = np.abs(got.astype(np.float64) - expected)
   worst = int(np.argmax(err))
   assert err[worst] <= 1e-6 * peak, (
-      f"step {steps[worst]}: got {got[worst]!r}, expected {expected[worst]!r} "
-      f"(|err| = {err[worst]:.3g} > {1e-6 * peak:.3g})")
+    f"step {steps[worst]}: got {got[worst]!r}, expected {expected[worst]!r} "
+    f"(|err| = {err[worst]:.3g} > {1e-6 * peak:.3g})"
+  )
 
 
 # --------------------------------------------------------------------------
 # float64 under x64.
 
-_VALUE_KEYS = ("value", "init_value", "peak_value", "end_value", "eta_min", "base_lr", "max_lr",
-               "base_momentum", "max_momentum", "high_value", "plateau_value")
+_VALUE_KEYS = (
+  "value",
+  "init_value",
+  "peak_value",
+  "end_value",
+  "eta_min",
+  "base_lr",
+  "max_lr",
+  "base_momentum",
+  "max_momentum",
+  "high_value",
+  "plateau_value",
+)
 # One case for each of these factories: the first in the matrix with a value kwarg.
-_X64_FACTORIES = ("constant", "exponential_decay", "cosine_warm_restarts", "cyclic", "one_cycle",
-                  "warmup", "warmup_cosine", "warmup_stable_decay", "bias_mitigation")
-X64_CASES = [next(c for c in CASES if cases.factory_name(c) == f and set(c[2]) & set(_VALUE_KEYS))
-             for f in _X64_FACTORIES]
+_X64_FACTORIES = (
+  "constant",
+  "exponential_decay",
+  "cosine_warm_restarts",
+  "cyclic",
+  "one_cycle",
+  "warmup",
+  "warmup_cosine",
+  "warmup_stable_decay",
+  "bias_mitigation",
+)
+X64_CASES = [
+  next(c for c in CASES if cases.factory_name(c) == f and set(c[2]) & set(_VALUE_KEYS))
+  for f in _X64_FACTORIES
+]
 
 
 def _with_dtype(kwargs, dtype):
@@ -483,6 +568,7 @@ def _x64():
   """jax.enable_x64 as a context manager (jax.experimental.enable_x64 before 0.8)."""
   try:
     from jax.experimental import enable_x64  # pylint: disable=g-import-not-at-top
+
     return enable_x64()
   except ImportError:
     return jax.enable_x64(True)
@@ -512,17 +598,24 @@ def test_composites_float64_under_x64():
   with _x64():
     f64 = lambda v: jnp.asarray(v, jnp.float64)
     seq = jaxsched.sequential(
-        [jaxsched.warmup(f64(1.0), 20), jaxsched.cosine_annealing(f64(1.0), 100)], [20])
+      [jaxsched.warmup(f64(1.0), 20), jaxsched.cosine_annealing(f64(1.0), 100)], [20]
+    )
     chain = jaxsched.chained(
-        f64(0.1), jaxsched.constant_factor(f64(1.0), factor=0.5, total_steps=3),
-        jaxsched.exponential_decay(f64(1.0), gamma=0.9))
+      f64(0.1),
+      jaxsched.constant_factor(f64(1.0), factor=0.5, total_steps=3),
+      jaxsched.exponential_decay(f64(1.0), gamma=0.9),
+    )
     steps = jnp.arange(50)
     for sched in (seq, chain):
       assert jax.jit(sched)(steps).dtype == jnp.float64
     t = np.arange(50)
-    np.testing.assert_allclose(np.asarray(jax.jit(chain)(steps)),
-                               0.1 * np.where(t < 3, 0.5, 1.0) * 0.9**t, rtol=0, atol=1e-7)
     np.testing.assert_allclose(
-        np.asarray(jax.jit(seq)(steps)),
-        np.where(t < 20, t / 20, (1 + np.cos(np.pi * (t - 20) / 100)) / 2), rtol=0, atol=1e-6)
+      np.asarray(jax.jit(chain)(steps)), 0.1 * np.where(t < 3, 0.5, 1.0) * 0.9**t, rtol=0, atol=1e-7
+    )
+    np.testing.assert_allclose(
+      np.asarray(jax.jit(seq)(steps)),
+      np.where(t < 20, t / 20, (1 + np.cos(np.pi * (t - 20) / 100)) / 2),
+      rtol=0,
+      atol=1e-6,
+    )
   assert not jax.config.jax_enable_x64

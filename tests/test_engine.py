@@ -21,8 +21,16 @@ from experiments.grokking import configs
 from experiments.grokking import train
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "param_norm", "grad_norm",
-           "batch_loss")
+METRICS = (
+  "train_loss",
+  "train_acc",
+  "val_loss",
+  "val_acc",
+  "lr",
+  "param_norm",
+  "grad_norm",
+  "batch_loss",
+)
 
 
 def _tiny(**changes):
@@ -30,7 +38,9 @@ def _tiny(**changes):
 
 
 def _rows(path):
-  return [json.loads(l) for l in (pathlib.Path(path) / "metrics.jsonl").read_text().splitlines()]
+  return [
+    json.loads(line) for line in (pathlib.Path(path) / "metrics.jsonl").read_text().splitlines()
+  ]
 
 
 def _assert_rows_close(a, b, rtol, atol=1e-6):
@@ -47,9 +57,14 @@ def _env(**extra):
 
 
 def _cli(*args, env=None, timeout=600):
-  return subprocess.run([sys.executable, "-m", "experiments.grokking", *map(str, args)],
-                        cwd=ROOT, env=env or _env(), capture_output=True, text=True,
-                        timeout=timeout)
+  return subprocess.run(
+    [sys.executable, "-m", "experiments.grokking", *map(str, args)],
+    cwd=ROOT,
+    env=env or _env(),
+    capture_output=True,
+    text=True,
+    timeout=timeout,
+  )
 
 
 # ----------------------------------------------------------------------------- grouping
@@ -58,25 +73,41 @@ def _cli(*args, env=None, timeout=600):
 def test_runs_differing_in_numbers_share_one_group():
   config = configs.get("seed_warmup")
   groups = engine.group_runs(config)
-  warmups = [g for g in groups if g.schedule.type == "warmup_cosine"
-             and len(g.optimizer) == 1]
+  warmups = [g for g in groups if g.schedule.type == "warmup_cosine" and len(g.optimizer) == 1]
   assert len(warmups) == 1
   assert len(warmups[0].runs) == 4 * len(config.seeds)
-  np.testing.assert_array_equal(np.unique(warmups[0].numbers["schedule.warmup_steps"]),
-                                [0, 500, 1000, 2000])
+  np.testing.assert_array_equal(
+    np.unique(warmups[0].numbers["schedule.warmup_steps"]), [0, 500, 1000, 2000]
+  )
   recipe = engine.group_runs(configs.get("seed_recipe"))
   assert len(recipe) == 1  # weight decay 1e-2 and 1.0: one program
-  np.testing.assert_allclose(np.unique(recipe[0].numbers["optimizer.0.weight_decay"]),
-                             [1e-2, 1.0], rtol=1e-6)
+  np.testing.assert_allclose(
+    np.unique(recipe[0].numbers["optimizer.0.weight_decay"]), [1e-2, 1.0], rtol=1e-6
+  )
 
 
 def test_changing_numbers_does_not_recompile(tmp_path):
-  base = _tiny(total_steps=100, checkpoint_every=0, seeds=(0,), execution="vmap",
-               runs=({"name": "a", "schedule": {"type": "warmup_cosine", "warmup_steps": 10,
-                                                "total_steps": 100}},))
-  other = config_lib.replace(base, {"runs": ({"name": "a", "schedule": {
-      "type": "warmup_cosine", "warmup_steps": 50, "total_steps": 100}},),
-                                    "optimizer": ({"type": "adamw", "weight_decay": 0.3},)})
+  base = _tiny(
+    total_steps=100,
+    checkpoint_every=0,
+    seeds=(0,),
+    execution="vmap",
+    runs=(
+      {"name": "a", "schedule": {"type": "warmup_cosine", "warmup_steps": 10, "total_steps": 100}},
+    ),
+  )
+  other = config_lib.replace(
+    base,
+    {
+      "runs": (
+        {
+          "name": "a",
+          "schedule": {"type": "warmup_cosine", "warmup_steps": 50, "total_steps": 100},
+        },
+      ),
+      "optimizer": ({"type": "adamw", "weight_decay": 0.3},),
+    },
+  )
   keys = [engine.group_runs(c)[0].key for c in (base, other)]
   assert keys[0] == keys[1]
 
@@ -84,32 +115,41 @@ def test_changing_numbers_does_not_recompile(tmp_path):
 # ----------------------------------------------------------------- execution and devices
 
 
-def test_vmap_and_sequential_execution_agree(tmp_path):
+def test_vmap_map_and_sequential_execution_agree(tmp_path):
   config = _tiny(total_steps=100, checkpoint_every=0)
-  train.train_and_evaluate(config_lib.replace(config, {"execution": "vmap"}), tmp_path / "v",
-                           progress=False)
-  train.train_and_evaluate(config_lib.replace(config, {"execution": "sequential"}),
-                           tmp_path / "s", progress=False)
-  _assert_rows_close(_rows(tmp_path / "v"), _rows(tmp_path / "s"), rtol=1e-5)
+  for execution in ("vmap", "map", "sequential"):
+    train.train_and_evaluate(
+      config_lib.replace(config, {"execution": execution}), tmp_path / execution, progress=False
+    )
+  _assert_rows_close(_rows(tmp_path / "vmap"), _rows(tmp_path / "sequential"), rtol=1e-5)
+  _assert_rows_close(_rows(tmp_path / "map"), _rows(tmp_path / "sequential"), rtol=1e-5)
 
 
 def test_auto_execution_rule():
   groups = engine.group_runs(_tiny())
-  assert engine.execution_mode(_tiny(), groups[0]) == "sequential"  # on CPU
+  assert engine.execution_mode(_tiny(), groups[0]) == "map"  # on CPU
   assert engine.execution_mode(_tiny(execution="vmap"), groups[0]) == "vmap"
   single = engine.group_runs(_tiny(seeds=(0,), runs=_tiny().runs[:1]))[0]
   assert engine.execution_mode(_tiny(), single) == "vmap"
 
 
 def test_eight_host_devices_match_one(tmp_path):
-  code = ("import sys, jax; from experiments.grokking import configs, train; "
-          "from experiments.common import config; assert len(jax.devices()) == 8; "
-          "c = config.replace(configs.get('tiny'), {'total_steps': 100, 'checkpoint_every': 0, "
-          "'batch_size': 64}); train.train_and_evaluate(c, sys.argv[1], progress=False)")
-  subprocess.run([sys.executable, "-c", code, str(tmp_path / "eight")], cwd=ROOT, check=True,
-                 env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=8"), timeout=600)
-  train.train_and_evaluate(_tiny(total_steps=100, checkpoint_every=0, batch_size=64),
-                           tmp_path / "one", progress=False)
+  code = (
+    "import sys, jax; from experiments.grokking import configs, train; "
+    "from experiments.common import config; assert len(jax.devices()) == 8; "
+    "c = config.replace(configs.get('tiny'), {'total_steps': 100, 'checkpoint_every': 0, "
+    "'batch_size': 64}); train.train_and_evaluate(c, sys.argv[1], progress=False)"
+  )
+  subprocess.run(
+    [sys.executable, "-c", code, str(tmp_path / "eight")],
+    cwd=ROOT,
+    check=True,
+    env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=8"),
+    timeout=600,
+  )
+  train.train_and_evaluate(
+    _tiny(total_steps=100, checkpoint_every=0, batch_size=64), tmp_path / "one", progress=False
+  )
   _assert_rows_close(_rows(tmp_path / "eight"), _rows(tmp_path / "one"), rtol=1e-4)
 
 
@@ -120,14 +160,42 @@ def _free_port() -> int:
 
 
 def test_two_processes_match_one(tmp_path):
-  common = ["--preset", "tiny", "--set", "total_steps=100", "--set", "checkpoint_every=0",
-            "--set", "batch_size=64", "--no-progress"]
+  common = [
+    "--preset",
+    "tiny",
+    "--set",
+    "total_steps=100",
+    "--set",
+    "checkpoint_every=0",
+    "--set",
+    "batch_size=64",
+    "--no-progress",
+  ]
   address = f"127.0.0.1:{_free_port()}"
-  procs = [subprocess.Popen(
-      [sys.executable, "-m", "experiments.grokking", *common, "--out", str(tmp_path / "two"),
-       "--coordinator", address, "--num-processes", "2", "--process-id", str(i)],
-      cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-           for i in range(2)]
+  procs = [
+    subprocess.Popen(
+      [
+        sys.executable,
+        "-m",
+        "experiments.grokking",
+        *common,
+        "--out",
+        str(tmp_path / "two"),
+        "--coordinator",
+        address,
+        "--num-processes",
+        "2",
+        "--process-id",
+        str(i),
+      ],
+      cwd=ROOT,
+      env=_env(),
+      stdout=subprocess.PIPE,
+      stderr=subprocess.PIPE,
+      text=True,
+    )
+    for i in range(2)
+  ]
   for p in procs:
     out, err = p.communicate(timeout=600)
     assert p.returncode == 0, err[-3000:]
@@ -143,8 +211,11 @@ def test_resume_equals_uninterrupted_run(tmp_path):
   config = _tiny(total_steps=200, checkpoint_every=100)
   train.train_and_evaluate(config, tmp_path / "straight", progress=False)
   # Killed after its step-100 checkpoint: its metrics file already holds a later row.
-  train.train_and_evaluate(config_lib.replace(config, {"total_steps": 150, "eval_every": 50}),
-                           tmp_path / "resumed", progress=False)
+  train.train_and_evaluate(
+    config_lib.replace(config, {"total_steps": 150, "eval_every": 50}),
+    tmp_path / "resumed",
+    progress=False,
+  )
   summary = train.train_and_evaluate(config, tmp_path / "resumed", resume=True, progress=False)
   assert {s["final_step"] for s in summary} == {200}
   assert _rows(tmp_path / "straight") == _rows(tmp_path / "resumed")
@@ -154,8 +225,11 @@ def test_resume_equals_uninterrupted_run(tmp_path):
 
 
 def _with_third(third: dict) -> config_lib.Config:
-  runs = ({"name": "a", "schedule": {"type": "constant"}},
-          {"name": "b", "schedule": {"type": "constant"}, "learning_rate": 1e-3}, third)
+  runs = (
+    {"name": "a", "schedule": {"type": "constant"}},
+    {"name": "b", "schedule": {"type": "constant"}, "learning_rate": 1e-3},
+    third,
+  )
   return _tiny(total_steps=150, checkpoint_every=0, seeds=(0,), execution="vmap", runs=runs)
 
 
@@ -188,11 +262,22 @@ def test_plateau_fed_val_loss_matches_torch_reduce_lr_on_plateau(tmp_path):
   torch = pytest.importorskip("torch")
   plateau = {"factor": 0.5, "patience": 2, "threshold": 1e-3, "cooldown": 1}
   # The validation loss rises while the network memorizes (steps 20-200), then falls.
-  config = _tiny(total_steps=400, eval_every=20, checkpoint_every=0, seeds=(0,),
-                 runs=({"name": "plateau", "schedule": {"type": "constant"},
-                        "optimizer": [{"type": "adamw", "weight_decay": 1.0},
-                                      {"type": "reduce_on_plateau", "metric": "val_loss",
-                                       **plateau}]},))
+  config = _tiny(
+    total_steps=400,
+    eval_every=20,
+    checkpoint_every=0,
+    seeds=(0,),
+    runs=(
+      {
+        "name": "plateau",
+        "schedule": {"type": "constant"},
+        "optimizer": [
+          {"type": "adamw", "weight_decay": 1.0},
+          {"type": "reduce_on_plateau", "metric": "val_loss", **plateau},
+        ],
+      },
+    ),
+  )
   train.train_and_evaluate(config, tmp_path, progress=False)
   rows = _rows(tmp_path)
   param = torch.nn.Parameter(torch.zeros(1))
@@ -207,9 +292,15 @@ def test_plateau_fed_val_loss_matches_torch_reduce_lr_on_plateau(tmp_path):
 
 
 def test_an_unknown_adaptive_metric_is_an_error(tmp_path):
-  config = _tiny(runs=({"name": "p", "schedule": {"type": "constant"},
-                        "optimizer": [{"type": "adamw"}, {"type": "reduce_on_plateau",
-                                                          "metric": "val_f1"}]},))
+  config = _tiny(
+    runs=(
+      {
+        "name": "p",
+        "schedule": {"type": "constant"},
+        "optimizer": [{"type": "adamw"}, {"type": "reduce_on_plateau", "metric": "val_f1"}],
+      },
+    )
+  )
   with pytest.raises(ValueError, match="val_f1"):
     train.train_and_evaluate(config, tmp_path, progress=False)
 
@@ -219,27 +310,37 @@ def test_an_unknown_adaptive_metric_is_an_error(tmp_path):
 
 def test_yaml_config_with_exponent_numbers(tmp_path):
   cfg = tmp_path / "runs.yaml"
-  cfg.write_text("learning_rate: 1e-3\ntotal_steps: 100\neval_every: 50\ncheckpoint_every: 0\n"
-                 "seeds: [0]\nruns:\n  - name: fixed\n    schedule: {type: constant, value: 3e-3}\n"
-                 "  - name: filled\n    schedule: {type: constant}\n")
+  cfg.write_text(
+    "learning_rate: 1e-3\ntotal_steps: 100\neval_every: 50\ncheckpoint_every: 0\n"
+    "seeds: [0]\nruns:\n  - name: fixed\n    schedule: {type: constant, value: 3e-3}\n"
+    "  - name: filled\n    schedule: {type: constant}\n"
+  )
   result = _cli("--preset", "tiny", "--config", cfg, "--out", tmp_path / "out", "--no-progress")
   assert result.returncode == 0, result.stderr[-3000:]
   lrs = {r["run"]: r["lr"] for r in _rows(tmp_path / "out")}
   assert lrs == pytest.approx({"fixed/seed0": 3e-3, "filled/seed0": 1e-3})
 
 
-@pytest.mark.parametrize("args, field", [
+@pytest.mark.parametrize(
+  "args, field",
+  [
     (["--set", "no_such_field=1"], "no_such_field"),
     (["--set", "total_steps=abc"], "total_steps"),
     (["--set", "eval_every=0"], "eval_every"),
-    (["--set", "runs=[{name: x, schedule: {type: warmup_cosine, warmup_steps: -1, "
-      "total_steps: 10}}]"], "warmup_steps"),
+    (
+      [
+        "--set",
+        "runs=[{name: x, schedule: {type: warmup_cosine, warmup_steps: -1, total_steps: 10}}]",
+      ],
+      "warmup_steps",
+    ),
     (["--set", "optimizer=[{type: adamw, beta1: 0.9}]"], "beta1"),
     (["--set", "optimizer=[{type: adamw, weight_decay: -1}]"], "weight_decay"),
     (["--preset", "huge"], "huge"),
     (["--set", "modulus=12"], "modulus"),
     (["--set", "model=resnet"], "model"),
-])
+  ],
+)
 def test_cli_rejects_bad_fields_in_one_line_before_writing(tmp_path, args, field):
   out = tmp_path / "bad"
   result = _cli("--preset", "tiny", *args, "--out", out, timeout=300)
@@ -249,8 +350,9 @@ def test_cli_rejects_bad_fields_in_one_line_before_writing(tmp_path, args, field
 
 
 def test_overrides_read_yaml_values():
-  config = config_lib.apply_overrides(configs.get("demo"),
-                                      ["total_steps=1000", "seeds=[1,2]", "learning_rate=3e-3"])
+  config = config_lib.apply_overrides(
+    configs.get("demo"), ["total_steps=1000", "seeds=[1,2]", "learning_rate=3e-3"]
+  )
   assert config.total_steps == 1000 and config.seeds == (1, 2) and config.learning_rate == 3e-3
   with pytest.raises(ValueError, match="field=value"):
     config_lib.apply_overrides(config, ["total_steps"])
@@ -260,8 +362,7 @@ def test_overrides_read_yaml_values():
 
 
 def test_tensorboard_files_hold_every_scalar(tmp_path):
-  event_accumulator = pytest.importorskip(
-      "tensorboard.backend.event_processing.event_accumulator")
+  event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
   config = _tiny(total_steps=100, checkpoint_every=0, seeds=(0,))
   train.train_and_evaluate(config, tmp_path, progress=False)
   rows = _rows(tmp_path)
@@ -277,8 +378,9 @@ def test_tensorboard_files_hold_every_scalar(tmp_path):
 # ------------------------------------------------------------------------ optimizer list
 
 PARAMS = {"w": jnp.asarray([0.5, -1.0, 2.0]), "b": jnp.asarray([0.1])}
-GRADS = [{"w": jnp.asarray([0.3, 0.1, -0.2]) * (k + 1), "b": jnp.asarray([0.05 * k])}
-         for k in range(4)]
+GRADS = [
+  {"w": jnp.asarray([0.3, 0.1, -0.2]) * (k + 1), "b": jnp.asarray([0.05 * k])} for k in range(4)
+]
 
 
 def _trajectory(tx, params=PARAMS):
@@ -304,27 +406,40 @@ def _torch_trajectory(make):
   return out
 
 
-@pytest.mark.parametrize("entry, torch_make", [
-    ({"type": "adamw", "b1": 0.8, "b2": 0.95, "eps": 1e-6, "weight_decay": 0.1},
-     lambda p: __import__("torch").optim.AdamW(p, lr=0.01, betas=(0.8, 0.95), eps=1e-6,
-                                               weight_decay=0.1)),
-    ({"type": "adam", "weight_decay": 0.1},
-     lambda p: __import__("torch").optim.Adam(p, lr=0.01, weight_decay=0.1)),
-    ({"type": "sgd", "momentum": 0.9, "nesterov": True, "weight_decay": 0.1},
-     lambda p: __import__("torch").optim.SGD(p, lr=0.01, momentum=0.9, nesterov=True,
-                                             weight_decay=0.1)),
-])
+@pytest.mark.parametrize(
+  "entry, torch_make",
+  [
+    (
+      {"type": "adamw", "b1": 0.8, "b2": 0.95, "eps": 1e-6, "weight_decay": 0.1},
+      lambda p: __import__("torch").optim.AdamW(
+        p, lr=0.01, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.1
+      ),
+    ),
+    (
+      {"type": "adam", "weight_decay": 0.1},
+      lambda p: __import__("torch").optim.Adam(p, lr=0.01, weight_decay=0.1),
+    ),
+    (
+      {"type": "sgd", "momentum": 0.9, "nesterov": True, "weight_decay": 0.1},
+      lambda p: __import__("torch").optim.SGD(
+        p, lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.1
+      ),
+    ),
+  ],
+)
 def test_optimizer_entries_match_torch(entry, torch_make):
   opt = optim.build((entry,), optax.constant_schedule(0.01), 0.01)
-  chex.assert_trees_all_close(_trajectory(opt.tx), _torch_trajectory(torch_make),
-                              rtol=1e-5, atol=1e-7)
+  chex.assert_trees_all_close(
+    _trajectory(opt.tx), _torch_trajectory(torch_make), rtol=1e-5, atol=1e-7
+  )
 
 
 def test_independent_weight_decay_follows_its_formula():
   schedule = optax.linear_schedule(0.02, 0.005, 4)
   peak, lam = 0.02, 0.1
-  opt = optim.build(({"type": "sgd", "weight_decay": lam, "weight_decay_mode": "independent"},),
-                    schedule, peak)
+  opt = optim.build(
+    ({"type": "sgd", "weight_decay": lam, "weight_decay_mode": "independent"},), schedule, peak
+  )
   params = {k: np.asarray(v, np.float64) for k, v in PARAMS.items()}
   expected = []
   for t, g in enumerate(GRADS):  # theta <- theta - s_t (eta g + lambda theta), s_t = eta_t / eta
@@ -335,24 +450,38 @@ def test_independent_weight_decay_follows_its_formula():
 
 
 def test_clip_and_grokfast_entries_chain_in_order():
-  entries = ({"type": "clip_by_global_norm", "max_norm": 0.1},
-             {"type": "grokfast_ema", "alpha": 0.5, "lamb": 2.0}, {"type": "sgd"})
+  entries = (
+    {"type": "clip_by_global_norm", "max_norm": 0.1},
+    {"type": "grokfast_ema", "alpha": 0.5, "lamb": 2.0},
+    {"type": "sgd"},
+  )
   opt = optim.build(entries, optax.constant_schedule(1.0), 1.0)
   import jaxsched  # pylint: disable=import-outside-toplevel
-  reference = optax.chain(optax.clip_by_global_norm(0.1), jaxsched.grokfast_ema(0.5, 2.0),
-                          optax.sgd(1.0))
+
+  reference = optax.chain(
+    optax.clip_by_global_norm(0.1), jaxsched.grokfast_ema(0.5, 2.0), optax.sgd(1.0)
+  )
   chex.assert_trees_all_close(_trajectory(opt.tx), _trajectory(reference), rtol=1e-6)
 
 
-@pytest.mark.parametrize("entries, message", [
+@pytest.mark.parametrize(
+  "entries, message",
+  [
     (({"type": "lion"},), "lion"),
     (({"type": "sgd"}, {"type": "adamw"}), "exactly one"),
     (({"type": "clip_by_global_norm"},), "exactly one"),
     (({"type": "sgd", "weight_decay_mode": "decoupled"},), "weight_decay_mode"),
     (({"type": "adamw", "b2": 1.5},), "b2"),
-    (({"type": "adamw"}, {"type": "reduce_on_plateau", "metric": "val_loss"},
-      {"type": "phase_transition", "metric": "train_loss"}), "one metric"),
-])
+    (
+      (
+        {"type": "adamw"},
+        {"type": "reduce_on_plateau", "metric": "val_loss"},
+        {"type": "phase_transition", "metric": "train_loss"},
+      ),
+      "one metric",
+    ),
+  ],
+)
 def test_bad_optimizer_lists_are_named(entries, message):
   with pytest.raises(ValueError, match=message):
     optim.build(entries, optax.constant_schedule(0.1), 0.1)
@@ -364,15 +493,19 @@ def test_bad_optimizer_lists_are_named(entries, message):
 def test_model_axis_shards_annotated_parameters_and_keeps_the_metrics(tmp_path):
   sys.path.insert(0, str(ROOT / "tests"))
   import toy_study  # pylint: disable=import-outside-toplevel
-  result = subprocess.run([sys.executable, str(ROOT / "tests" / "toy_study.py"),
-                           str(tmp_path / "sharded"), "2"], cwd=ROOT, capture_output=True,
-                          text=True, env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=8"),
-                          timeout=600)
+
+  result = subprocess.run(
+    [sys.executable, str(ROOT / "tests" / "toy_study.py"), str(tmp_path / "sharded"), "2"],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=8"),
+    timeout=600,
+  )
   assert result.returncode == 0, result.stderr[-3000:]
   assert result.stdout.strip().splitlines()[-1] == "(None, None, 'model')"
   assert toy_study.kernel_spec(toy_study.config()) == ()  # one device: replicated
-  engine.train_and_evaluate(toy_study.STUDY, toy_study.config(), tmp_path / "one",
-                            progress=False)
+  engine.train_and_evaluate(toy_study.STUDY, toy_study.config(), tmp_path / "one", progress=False)
   sharded, one = _rows(tmp_path / "sharded"), _rows(tmp_path / "one")
   for a, b in zip(sharded, one):
     np.testing.assert_allclose(a["val_loss"], b["val_loss"], rtol=1e-5)
@@ -382,15 +515,31 @@ def test_model_axis_shards_annotated_parameters_and_keeps_the_metrics(tmp_path):
 def test_ctrl_c_saves_and_resume_finishes_the_run(tmp_path):
   import signal  # pylint: disable=import-outside-toplevel
   import time  # pylint: disable=import-outside-toplevel
-  args = ["--preset", "tiny", "--set", "total_steps=3000", "--set", "eval_every=50",
-          "--set", "checkpoint_every=1000", "--set", "seeds=[0]", "--no-progress"]
+
+  args = [
+    "--preset",
+    "tiny",
+    "--set",
+    "total_steps=3000",
+    "--set",
+    "eval_every=50",
+    "--set",
+    "checkpoint_every=1000",
+    "--set",
+    "seeds=[0]",
+    "--no-progress",
+  ]
   out = tmp_path / "interrupted"
-  proc = subprocess.Popen([sys.executable, "-m", "experiments.grokking", *args, "--out", str(out)],
-                          cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True)
+  proc = subprocess.Popen(
+    [sys.executable, "-m", "experiments.grokking", *args, "--out", str(out)],
+    cwd=ROOT,
+    env=_env(),
+    stdout=subprocess.PIPE,
+    stderr=subprocess.PIPE,
+    text=True,
+  )
   deadline = time.time() + 300
-  while time.time() < deadline and not (
-      (out / "metrics.jsonl").exists() and len(_rows(out)) >= 4):
+  while time.time() < deadline and not ((out / "metrics.jsonl").exists() and len(_rows(out)) >= 4):
     time.sleep(0.2)
   proc.send_signal(signal.SIGINT)
   stdout, stderr = proc.communicate(timeout=300)

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from experiments.grokking import analysis
 from experiments.common import config as config_lib
+from experiments.grokking import analysis
 from experiments.grokking import configs
 from experiments.grokking import data
 from experiments.grokking import model
@@ -72,6 +72,24 @@ def test_models_map_pairs_to_logits(name):
   chex.assert_tree_all_finite(logits)
 
 
+@pytest.mark.parametrize("name", ["power", "nanda"])
+def test_last_block_at_the_last_position_only_gives_the_full_logits(name):
+  net = model.build(name, 13, width=32, rngs=nnx.Rngs(0))
+  pairs = jnp.array([[1, 2], [3, 4], [12, 0], [5, 5]], jnp.int32)
+  a, b = pairs[:, 0], pairs[:, 1]
+  parts = (
+    [a, jnp.full_like(a, 13), b, jnp.full_like(a, 14)]
+    if net.with_operator
+    else [a, b, jnp.full_like(a, 14)]
+  )
+  tokens = jnp.stack(parts, axis=1)
+  x = net.embed(tokens) + net.position[...][None]
+  for block in net.blocks:  # every block at every position, as the causal model is defined
+    x = block(x, nnx.make_causal_mask(tokens))
+  x = net.norm(x) if net.norm is not None else x
+  chex.assert_trees_all_close(net(pairs), net.unembed(x)[:, -1], atol=1e-5, rtol=1e-5)
+
+
 def test_nanda_model_has_no_layer_norm_and_power_model_has():
   nanda = nnx.state(model.build("nanda", 13, width=32, rngs=nnx.Rngs(0)), nnx.Param)
   power = nnx.state(model.build("power", 13, width=32, rngs=nnx.Rngs(0)), nnx.Param)
@@ -79,7 +97,8 @@ def test_nanda_model_has_no_layer_norm_and_power_model_has():
   assert not any("norm" in k for k in keys(nanda))
   assert any("norm" in k for k in keys(power))
   assert sum(k.count("blocks") > 0 for k in keys(power)) > sum(
-      k.count("blocks") > 0 for k in keys(nanda))
+    k.count("blocks") > 0 for k in keys(nanda)
+  )
 
 
 def test_detector_on_crafted_curves():
@@ -87,8 +106,10 @@ def test_detector_on_crafted_curves():
   assert analysis.first_step_at_least(steps, [0.2, 0.99, 1.0, 1.0], 0.99) == 200
   assert analysis.first_step_at_least(steps, [0.2, 0.5, 0.98, 0.989], 0.99) is None
   assert analysis.first_step_at_least(steps, [None, None, 1.0, 1.0], 0.99) == 300
-  rows = [{"run": "r", "spec": "s", "seed": 0, "step": s, "train_acc": t, "val_acc": v,
-           "lr": 1e-3} for s, t, v in zip(steps, [0.5, 1.0, 1.0, 1.0], [0.0, 0.1, 0.995, 1.0])]
+  rows = [
+    {"run": "r", "spec": "s", "seed": 0, "step": s, "train_acc": t, "val_acc": v, "lr": 1e-3}
+    for s, t, v in zip(steps, [0.5, 1.0, 1.0, 1.0], [0.0, 0.1, 0.995, 1.0])
+  ]
   summary = analysis.summarize_run(configs.get("tiny"), rows)
   assert summary["steps_to_train_acc_99"] == 200
   assert summary["steps_to_val_acc_99"] == 300
@@ -96,14 +117,19 @@ def test_detector_on_crafted_curves():
 
 
 def test_tiny_config_memorizes_and_writes_every_file(tmp_path):
-  config = _tiny(total_steps=300, eval_every=50, checkpoint_every=150,
-                 runs=({"name": "constant", "schedule": {"type": "constant"}},), seeds=(0,))
+  config = _tiny(
+    total_steps=300,
+    eval_every=50,
+    checkpoint_every=150,
+    runs=({"name": "constant", "schedule": {"type": "constant"}},),
+    seeds=(0,),
+  )
   summary = train.train_and_evaluate(config, tmp_path, progress=False)
   for name in ("metrics.jsonl", "summary.json", "results.md", "curves.png", "comparison.png"):
     assert (tmp_path / name).stat().st_size > 0, name
   assert summary[0]["steps_to_train_acc_99"] is not None  # memorized within 300 steps
   assert summary[0]["final_train_acc"] > 0.99
-  rows = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+  rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
   assert [r["step"] for r in rows] == list(range(50, 301, 50))
   assert all(abs(r["lr"] - config.learning_rate) < 1e-9 for r in rows)
   for key in ("train_loss", "val_loss", "param_norm", "grad_norm"):
@@ -116,18 +142,60 @@ def test_cli_writes_every_file_and_rejects_bad_overrides(tmp_path):
   cfg = tmp_path / "override.json"
   cfg.write_text(json.dumps({"total_steps": 100, "seeds": [3]}))
   result = subprocess.run(
-      [sys.executable, "-m", "experiments.grokking", "--preset", "tiny", "--config", str(cfg),
-       "--set", "eval_every=50", "--set", "checkpoint_every=0", "--out", str(out), "--no-progress"],
-      cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    [
+      sys.executable,
+      "-m",
+      "experiments.grokking",
+      "--preset",
+      "tiny",
+      "--config",
+      str(cfg),
+      "--set",
+      "eval_every=50",
+      "--set",
+      "checkpoint_every=0",
+      "--out",
+      str(out),
+      "--no-progress",
+    ],
+    cwd=ROOT,
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
   assert result.returncode == 0, result.stderr
   for name in ("metrics.jsonl", "summary.json", "results.md", "curves.png", "comparison.png"):
     assert (out / name).exists(), name
   summary = json.loads((out / "summary.json").read_text())
   assert {s["seed"] for s in summary} == {3}
-  assert set(summary[0]) >= {"run", "spec", "seed", "diverged", "steps_to_train_acc_99",
-                             "steps_to_val_acc_99", "final_train_acc", "final_val_acc",
-                             "wall_seconds"}
-  bad = subprocess.run([sys.executable, "-m", "experiments.grokking", "--preset", "tiny",
-                        "--set", "no_such_field=1", "--out", str(tmp_path / "bad")],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+  assert set(summary[0]) >= {
+    "run",
+    "spec",
+    "seed",
+    "diverged",
+    "steps_to_train_acc_99",
+    "steps_to_val_acc_99",
+    "final_train_acc",
+    "final_val_acc",
+    "wall_seconds",
+  }
+  bad = subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "experiments.grokking",
+      "--preset",
+      "tiny",
+      "--set",
+      "no_such_field=1",
+      "--out",
+      str(tmp_path / "bad"),
+    ],
+    cwd=ROOT,
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=300,
+  )
   assert bad.returncode == 2 and "no_such_field" in bad.stderr

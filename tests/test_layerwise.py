@@ -27,12 +27,12 @@ from jaxsched._layerwise import tree_paths
 def _tree():
   """A transformer-shaped dict of parameters, each leaf a distinct shape."""
   return {
-      "embed": {"embedding": jnp.ones((5, 4))},
-      "layers": [
-          {"attn": {"query": jnp.ones((4, 4)), "out": jnp.ones((4,))}, "mlp": jnp.ones((4, 2))},
-          {"attn": {"query": jnp.ones((4, 4)), "out": jnp.ones((4,))}, "mlp": jnp.ones((4, 2))},
-      ],
-      "head": {"kernel": jnp.ones((4, 3)), "bias": jnp.ones((3,))},
+    "embed": {"embedding": jnp.ones((5, 4))},
+    "layers": [
+      {"attn": {"query": jnp.ones((4, 4)), "out": jnp.ones((4,))}, "mlp": jnp.ones((4, 2))},
+      {"attn": {"query": jnp.ones((4, 4)), "out": jnp.ones((4,))}, "mlp": jnp.ones((4, 2))},
+    ],
+    "head": {"kernel": jnp.ones((4, 3)), "bias": jnp.ones((3,))},
   }
 
 
@@ -50,16 +50,22 @@ def _apply(tx, params, updates=None):
 def _scales(out, params):
   """The multiplier applied to each leaf, by path (every leaf of ``params`` is ones)."""
   del params
-  return {path_string(p): float(np.unique(np.asarray(leaf))[0])
-          for p, leaf in jax.tree_util.tree_flatten_with_path(out)[0]}
+  return {
+    path_string(p): float(np.unique(np.asarray(leaf))[0])
+    for p, leaf in jax.tree_util.tree_flatten_with_path(out)[0]
+  }
 
 
 # ----------------------------------------------------------------------------- paths
 
 
 def test_paths_of_dicts_lists_tuples_and_namedtuples():
-  tree = {"a": [jnp.zeros(()), (jnp.zeros(()),)], "b": optax.ScaleByAdamState(
-      count=jnp.zeros((), jnp.int32), mu={"w": jnp.zeros(())}, nu={"w": jnp.zeros(())})}
+  tree = {
+    "a": [jnp.zeros(()), (jnp.zeros(()),)],
+    "b": optax.ScaleByAdamState(
+      count=jnp.zeros((), jnp.int32), mu={"w": jnp.zeros(())}, nu={"w": jnp.zeros(())}
+    ),
+  }
   assert tree_paths(tree) == ["a/0", "a/1/0", "b/count", "b/mu/w", "b/nu/w"]
 
 
@@ -82,15 +88,15 @@ def test_dict_tree_scaled_per_leaf_exactly():
   tx = layerwise({"embed": 0.1, "attn": 2.0, "head/bias": 0.0}, default=0.5)
   scales = _scales(_apply(tx, params), params)
   assert scales == {
-      "embed/embedding": np.float32(0.1),
-      "head/bias": 0.0,
-      "head/kernel": 0.5,
-      "layers/0/attn/out": 2.0,
-      "layers/0/attn/query": 2.0,
-      "layers/0/mlp": 0.5,
-      "layers/1/attn/out": 2.0,
-      "layers/1/attn/query": 2.0,
-      "layers/1/mlp": 0.5,
+    "embed/embedding": np.float32(0.1),
+    "head/bias": 0.0,
+    "head/kernel": 0.5,
+    "layers/0/attn/out": 2.0,
+    "layers/0/attn/query": 2.0,
+    "layers/0/mlp": 0.5,
+    "layers/1/attn/out": 2.0,
+    "layers/1/attn/query": 2.0,
+    "layers/1/mlp": 0.5,
   }
 
 
@@ -104,8 +110,9 @@ def test_updates_not_params_are_scaled():
 
 def test_first_matching_pattern_wins_in_order():
   params = _tree()
-  broad_first = _scales(_apply(layerwise([("attn", 2.0), ("query", 3.0)], unmatched="ignore"),
-                               params), params)
+  broad_first = _scales(
+    _apply(layerwise([("attn", 2.0), ("query", 3.0)], unmatched="ignore"), params), params
+  )
   narrow_first = _scales(_apply(layerwise([("query", 3.0), ("attn", 2.0)]), params), params)
   assert broad_first["layers/0/attn/query"] == 2.0
   assert narrow_first["layers/0/attn/query"] == 3.0
@@ -123,8 +130,15 @@ def test_default_multiplier_for_unmatched_leaves():
   params = _tree()
   scales = _scales(_apply(layerwise({"embed": 0.1}, default=0.25), params), params)
   assert {k for k, v in scales.items() if v == 0.25} == {
-      "head/bias", "head/kernel", "layers/0/attn/out", "layers/0/attn/query", "layers/0/mlp",
-      "layers/1/attn/out", "layers/1/attn/query", "layers/1/mlp"}
+    "head/bias",
+    "head/kernel",
+    "layers/0/attn/out",
+    "layers/0/attn/query",
+    "layers/0/mlp",
+    "layers/1/attn/out",
+    "layers/1/attn/query",
+    "layers/1/mlp",
+  }
 
 
 def test_patterns_are_regular_expressions():
@@ -178,19 +192,32 @@ def test_chained_after_adam_scales_adams_step():
     u_plain, plain_state = jax.jit(plain.update)(grads, plain_state, params)
     u_scaled, scaled_state = jax.jit(scaled.update)(grads, scaled_state, params)
   expected = jax.tree_util.tree_map_with_path(
-      lambda p, u: u * (0.1 if "embed" in path_string(p) else
-                        2.0 if "attn" in path_string(p) else 1.0), u_plain)
+    lambda p, u: (
+      u * (0.1 if "embed" in path_string(p) else 2.0 if "attn" in path_string(p) else 1.0)
+    ),
+    u_plain,
+  )
   chex.assert_trees_all_close(u_scaled, expected, rtol=1e-6)
 
 
 def test_transformer_preset_is_seed_004_grouping():
   assert TRANSFORMER_MULTIPLIERS == (("embed", 0.1), ("attention|attn", 2.0))
-  params = {"embeddings": jnp.ones(()), "self_attention": jnp.ones(()), "attn_out": jnp.ones(()),
-            "mlp": jnp.ones(()), "embed_attn": jnp.ones(())}
+  params = {
+    "embeddings": jnp.ones(()),
+    "self_attention": jnp.ones(()),
+    "attn_out": jnp.ones(()),
+    "mlp": jnp.ones(()),
+    "embed_attn": jnp.ones(()),
+  }
   scales = _scales(_apply(layerwise(TRANSFORMER_MULTIPLIERS), params), params)
   # 'embed' is tested before 'attention' / 'attn', as in the seed.
-  assert scales == {"embeddings": np.float32(0.1), "self_attention": 2.0, "attn_out": 2.0,
-                    "mlp": 1.0, "embed_attn": np.float32(0.1)}
+  assert scales == {
+    "embeddings": np.float32(0.1),
+    "self_attention": 2.0,
+    "attn_out": 2.0,
+    "mlp": 1.0,
+    "embed_attn": np.float32(0.1),
+  }
 
 
 # ----------------------------------------------------------------------------- unmatched
@@ -218,8 +245,11 @@ def test_unmatched_ignore_is_silent():
 
 def test_shadowed_pattern_is_reported():
   tx = layerwise([("attn", 2.0), ("attn/query", 3.0)], unmatched="error")
-  with pytest.raises(ValueError, match=r"'attn/query' selects no parameter: every path it "
-                     r"matches is taken by an earlier pattern"):
+  with pytest.raises(
+    ValueError,
+    match=r"'attn/query' selects no parameter: every path it "
+    r"matches is taken by an earlier pattern",
+  ):
     tx.init(_tree())
 
 
@@ -253,10 +283,17 @@ class TinyTransformer(nnx.Module):
 
 
 _NNX_PATHS = {
-    "embed/embedding",
-    "attn/query/kernel", "attn/query/bias", "attn/key/kernel", "attn/key/bias",
-    "attn/value/kernel", "attn/value/bias", "attn/out/kernel", "attn/out/bias",
-    "head/kernel", "head/bias",
+  "embed/embedding",
+  "attn/query/kernel",
+  "attn/query/bias",
+  "attn/key/kernel",
+  "attn/key/bias",
+  "attn/value/kernel",
+  "attn/value/bias",
+  "attn/out/kernel",
+  "attn/out/bias",
+  "head/kernel",
+  "head/bias",
 }
 
 
@@ -305,10 +342,10 @@ def test_nnx_state_scaled_directly():
   grads = _grad_fn(model, _tokens())
   tx = layerwise(TRANSFORMER_MULTIPLIERS, unmatched="error")
   out, _ = jax.jit(tx.update)(grads, tx.init(params))
-  for (path, g), (_, u) in zip(jax.tree_util.tree_flatten_with_path(grads)[0],
-                               jax.tree_util.tree_flatten_with_path(out)[0]):
-    np.testing.assert_allclose(u, _group_multiplier(path_string(path)) * np.asarray(g),
-                               rtol=1e-6)
+  for (path, g), (_, u) in zip(
+    jax.tree_util.tree_flatten_with_path(grads)[0], jax.tree_util.tree_flatten_with_path(out)[0]
+  ):
+    np.testing.assert_allclose(u, _group_multiplier(path_string(path)) * np.asarray(g), rtol=1e-6)
 
 
 def test_nnx_optimizer_sgd_step_is_minus_multiplier_times_grad():
@@ -322,18 +359,25 @@ def test_nnx_optimizer_sgd_step_is_minus_multiplier_times_grad():
     grads = nnx.grad(_loss)(model, tokens)
     optimizer.update(model, grads)
     return grads
+
   before = jax.tree.map(np.asarray, nnx.as_pure(nnx.state(model, nnx.Param)))
   grads = nnx.as_pure(step(model, optimizer, tokens))
   after = nnx.as_pure(nnx.state(model, nnx.Param))
-  flat = zip(jax.tree_util.tree_flatten_with_path(before)[0], jax.tree.leaves(after),
-             jax.tree.leaves(grads))
+  flat = zip(
+    jax.tree_util.tree_flatten_with_path(before)[0], jax.tree.leaves(after), jax.tree.leaves(grads)
+  )
   seen = set()
   for (path, b), a, g in flat:
     path = path_string(path)
     seen.add(path)
     assert np.any(np.asarray(g) != 0), path
-    np.testing.assert_allclose(np.asarray(a) - b, -_group_multiplier(path) * np.asarray(g),
-                               rtol=1e-5, atol=1e-7, err_msg=path)
+    np.testing.assert_allclose(
+      np.asarray(a) - b,
+      -_group_multiplier(path) * np.asarray(g),
+      rtol=1e-5,
+      atol=1e-7,
+      err_msg=path,
+    )
   assert seen == _NNX_PATHS
 
 
@@ -347,16 +391,21 @@ def test_nnx_optimizer_init_warns_on_unmatched():
 
 
 def _deep_tree(block="layers"):
-  blocks = [{"attn": {"kernel": jnp.ones((2, 2))}, "mlp": {"kernel": jnp.ones((2,))}}
-            for _ in range(3)]
+  blocks = [
+    {"attn": {"kernel": jnp.ones((2, 2))}, "mlp": {"kernel": jnp.ones((2,))}} for _ in range(3)
+  ]
   if block == "layers":
     body = {"layers": blocks}
   elif block == "layers_i":
     body = {f"layers_{i}": b for i, b in enumerate(blocks)}
   else:  # GPT-2's transformer/h/i
     body = {"transformer": {"h": blocks}}
-  return {"embed": {"embedding": jnp.ones((4, 2))}, **body,
-          "final_norm": {"scale": jnp.ones((2,))}, "head": {"kernel": jnp.ones((2, 5))}}
+  return {
+    "embed": {"embedding": jnp.ones((4, 2))},
+    **body,
+    "final_norm": {"scale": jnp.ones((2,))},
+    "head": {"kernel": jnp.ones((2, 5))},
+  }
 
 
 @pytest.mark.parametrize("block", ["layers", "layers_i", "h"])
@@ -380,8 +429,9 @@ def test_llrd_custom_patterns():
   params = {"tok": jnp.ones(()), "enc": [jnp.ones(()), jnp.ones(())], "out": jnp.ones(())}
   tx = layerwise_decay(0.1, 2, layer_pattern=r"^enc/(\d+)", embed_pattern=r"^tok$")
   scales = _scales(_apply(tx, params), params)
-  np.testing.assert_allclose([scales[k] for k in ("tok", "enc/0", "enc/1", "out")],
-                             [1e-3, 1e-2, 1e-1, 1.0], rtol=1e-6)
+  np.testing.assert_allclose(
+    [scales[k] for k in ("tok", "enc/0", "enc/1", "out")], [1e-3, 1e-2, 1e-1, 1.0], rtol=1e-6
+  )
 
 
 def test_llrd_without_embedding_group():
@@ -392,8 +442,11 @@ def test_llrd_without_embedding_group():
 
 def test_llrd_block_index_out_of_range_raises():
   params = _deep_tree()
-  with pytest.raises(ValueError, match=r"layerwise_decay: path 'layers/2/attn/kernel' is block 2, "
-                     r"which must be in \[0, num_layers - 1\] = \[0, 1\]"):
+  with pytest.raises(
+    ValueError,
+    match=r"layerwise_decay: path 'layers/2/attn/kernel' is block 2, "
+    r"which must be in \[0, num_layers - 1\] = \[0, 1\]",
+  ):
     layerwise_decay(0.5, num_layers=2).init(params)
   with pytest.raises(ValueError, match="is block 2"):
     layerwise_decay(0.5, num_layers=2).update(params, optax.EmptyState())
@@ -401,8 +454,11 @@ def test_llrd_block_index_out_of_range_raises():
 
 def test_llrd_unmatched_patterns():
   params = {"w": jnp.ones(()), "head": jnp.ones(())}
-  with pytest.warns(UserWarning, match=r"layer_pattern=.* matches no parameter path.*"
-                    r"embed_pattern='embed' matches no parameter path"):
+  with pytest.warns(
+    UserWarning,
+    match=r"layer_pattern=.* matches no parameter path.*"
+    r"embed_pattern='embed' matches no parameter path",
+  ):
     layerwise_decay(0.5, 2).init(params)
   with pytest.raises(ValueError, match="layer_pattern"):
     layerwise_decay(0.5, 2, unmatched="error").init(params)
@@ -414,7 +470,6 @@ def test_llrd_unmatched_patterns():
 def test_llrd_on_nnx_blocks():
 
   class Stack(nnx.Module):
-
     def __init__(self, rngs):
       self.embed = nnx.Embed(7, 4, rngs=rngs)
       self.layers = nnx.List([nnx.Linear(4, 4, rngs=rngs) for _ in range(3)])
@@ -435,44 +490,66 @@ def test_llrd_on_nnx_blocks():
 # ----------------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(multipliers={"embed": -0.1}), r"layerwise: multipliers\['embed'\]=-0.1 must be a finite "
-     r"number in \[0, inf\)"),
+@pytest.mark.parametrize(
+  "kwargs, message",
+  [
+    (
+      dict(multipliers={"embed": -0.1}),
+      r"layerwise: multipliers\['embed'\]=-0.1 must be a finite "
+      r"number in \[0, inf\)",
+    ),
     (dict(multipliers={"embed": float("nan")}), r"multipliers\['embed'\]=nan must be a finite"),
     (dict(multipliers={"embed": "high"}), r"multipliers\['embed'\]='high' must be a real number"),
-    (dict(multipliers={"embed": [0.1, 0.2]}), r"multipliers\['embed'\]=\[0.1, 0.2\] must be a "
-     r"scalar"),
+    (
+      dict(multipliers={"embed": [0.1, 0.2]}),
+      r"multipliers\['embed'\]=\[0.1, 0.2\] must be a "
+      r"scalar",
+    ),
     (dict(multipliers={3: 0.1}), r"layerwise: pattern=3 must be a string"),
     (dict(multipliers={"(": 0.1}), r"layerwise: pattern='\(' is not a valid regular expression"),
-    (dict(multipliers=[("embed", 0.1, 2)]), r"multipliers entry \('embed', 0.1, 2\) must be a "
-     r"\(pattern, multiplier\) pair"),
+    (
+      dict(multipliers=[("embed", 0.1, 2)]),
+      r"multipliers entry \('embed', 0.1, 2\) must be a "
+      r"\(pattern, multiplier\) pair",
+    ),
     (dict(multipliers=["embed"]), r"multipliers entry 'embed' must be a"),
     (dict(multipliers=0.1), r"layerwise: multipliers=0.1 must be a mapping"),
     (dict(multipliers="embed"), r"layerwise: multipliers='embed' must be a mapping"),
     (dict(multipliers={}, default=-1.0), r"layerwise: default=-1.0 must be a finite number"),
     (dict(multipliers={}, default=float("inf")), r"layerwise: default=inf must be a finite"),
-    (dict(multipliers={}, unmatched="loud"), r"layerwise: unmatched='loud' must be one of "
-     r"'warn', 'error', 'ignore'"),
-])
+    (
+      dict(multipliers={}, unmatched="loud"),
+      r"layerwise: unmatched='loud' must be one of "
+      r"'warn', 'error', 'ignore'",
+    ),
+  ],
+)
 def test_layerwise_rejects(kwargs, message):
   with pytest.raises(ValueError, match=message):
     layerwise(**kwargs)
 
 
-@pytest.mark.parametrize("args, kwargs, message", [
+@pytest.mark.parametrize(
+  "args, kwargs, message",
+  [
     ((0.0, 3), {}, r"layerwise_decay: decay=0.0 must be a finite number in \(0, 1\]"),
     ((1.5, 3), {}, r"decay=1.5 must be a finite number in \(0, 1\]"),
     ((float("nan"), 3), {}, r"decay=nan"),
     ((0.5, 0), {}, r"layerwise_decay: num_layers=0 must be an integer number of layers in \[1, "),
     ((0.5, 2.5), {}, r"num_layers=2.5 must be an integer number of layers"),
     ((0.5, True), {}, r"num_layers=True must be an integer number of layers"),
-    ((0.5, 3), dict(layer_pattern=r"layers/\d+"), r"layer_pattern='layers/\\\\d\+' must have "
-     r"exactly one capture group \(the block index\), not 0"),
+    (
+      (0.5, 3),
+      dict(layer_pattern=r"layers/\d+"),
+      r"layer_pattern='layers/\\\\d\+' must have "
+      r"exactly one capture group \(the block index\), not 0",
+    ),
     ((0.5, 3), dict(layer_pattern=r"(layers)/(\d+)"), r"exactly one capture group .* not 2"),
     ((0.5, 3), dict(layer_pattern="(["), r"layer_pattern='\(\[' is not a valid regular"),
     ((0.5, 3), dict(embed_pattern=1), r"embed_pattern=1 must be a string"),
     ((0.5, 3), dict(unmatched="no"), r"layerwise_decay: unmatched='no' must be one of"),
-])
+  ],
+)
 def test_layerwise_decay_rejects(args, kwargs, message):
   with pytest.raises(ValueError, match=message):
     layerwise_decay(*args, **kwargs)
@@ -493,8 +570,9 @@ def test_error_messages_quote_like_the_library():
 
 def test_chains_with_a_transformation_taking_extra_args():
   params = {"embed": jnp.ones(2), "w": jnp.ones(2)}
-  tx = optax.chain(optax.sgd(1.0), jaxsched.reduce_on_plateau(factor=0.5, patience=0),
-                   layerwise({"embed": 0.1}))
+  tx = optax.chain(
+    optax.sgd(1.0), jaxsched.reduce_on_plateau(factor=0.5, patience=0), layerwise({"embed": 0.1})
+  )
   state = tx.init(params)
   for loss in (1.0, 2.0):  # the second is no improvement: the plateau scale halves
     updates, state = tx.update(params, state, params, value=loss)

@@ -25,7 +25,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _rows(path):
-  return [json.loads(l) for l in (pathlib.Path(path) / "metrics.jsonl").read_text().splitlines()]
+  return [
+    json.loads(line) for line in (pathlib.Path(path) / "metrics.jsonl").read_text().splitlines()
+  ]
 
 
 def _env(**extra):
@@ -49,9 +51,11 @@ def test_sensitivity_on_a_crafted_table():
 def test_sensitivities_aggregate_over_seeds():
   config = configs.get("smoke")
   base = {k: 0 for k in analysis.CONFIG_KEYS}
-  summary = [{**base, "seed": seed, "peak_lr": lr, "final_val_loss": loss}
-             for seed, table in ((0, {1e-3: 3.0, 1e-2: 2.0}), (1, {1e-3: 2.0, 1e-2: 4.0}))
-             for lr, loss in table.items()]
+  summary = [
+    {**base, "seed": seed, "peak_lr": lr, "final_val_loss": loss}
+    for seed, table in ((0, {1e-3: 3.0, 1e-2: 2.0}), (1, {1e-3: 2.0, 1e-2: 4.0}))
+    for lr, loss in table.items()
+  ]
   (item,) = analysis.sensitivities(config, summary, vocab_size=100)
   per_seed = [np.mean([1.0, 0.0]), np.mean([0.0, 2.0])]
   assert item["lr_sensitivity"] == pytest.approx(np.mean(per_seed))
@@ -86,44 +90,123 @@ def test_max_attention_logit_equals_a_direct_computation():
 
 def test_cli_smoke_writes_every_file(tmp_path):
   out = tmp_path / "smoke"
-  result = subprocess.run([sys.executable, "-m", "experiments.lm_warmup", "--preset", "smoke",
-                           "--out", str(out), "--no-progress"], cwd=ROOT, env=_env(),
-                          capture_output=True, text=True, timeout=600)
+  result = subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "experiments.lm_warmup",
+      "--preset",
+      "smoke",
+      "--out",
+      str(out),
+      "--no-progress",
+    ],
+    cwd=ROOT,
+    env=_env(),
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
   assert result.returncode == 0, result.stderr[-3000:]
-  for name in ("metrics.jsonl", "summary.json", "sensitivity.json", "results.md", "curves.png",
-               "loss_vs_lr.png", "sensitivity.png", "attention_logits.png", "phase_diagram.png"):
+  for name in (
+    "metrics.jsonl",
+    "summary.json",
+    "sensitivity.json",
+    "results.md",
+    "curves.png",
+    "loss_vs_lr.png",
+    "sensitivity.png",
+    "attention_logits.png",
+    "phase_diagram.png",
+  ):
     assert (out / name).stat().st_size > 0, name
   summary = json.loads((out / "summary.json").read_text())
   for item in summary:
-    assert set(item) >= {"run", "width", "depth", "warmup_steps", "warmup_kind", "peak_lr",
-                         "qk_layernorm", "z_loss", "weight_decay_mode", "seed", "final_val_loss",
-                         "max_attn_logit", "diverged"}
+    assert set(item) >= {
+      "run",
+      "width",
+      "depth",
+      "warmup_steps",
+      "warmup_kind",
+      "peak_lr",
+      "qk_layernorm",
+      "z_loss",
+      "weight_decay_mode",
+      "seed",
+      "final_val_loss",
+      "max_attn_logit",
+      "diverged",
+    }
   for item in json.loads((out / "sensitivity.json").read_text()):
-    assert set(item) >= {"width", "depth", "warmup_steps", "warmup_kind", "qk_layernorm",
-                         "weight_decay_mode", "lr_sensitivity", "best_lr", "best_loss",
-                         "max_stable_lr", "lr_sensitivity_sd", "best_loss_sd"}
+    assert set(item) >= {
+      "width",
+      "depth",
+      "warmup_steps",
+      "warmup_kind",
+      "qk_layernorm",
+      "weight_decay_mode",
+      "lr_sensitivity",
+      "best_lr",
+      "best_loss",
+      "max_stable_lr",
+      "lr_sensitivity_sd",
+      "best_loss_sd",
+    }
   rows = _rows(out)
-  assert all(r["val_loss"] < math.log(train.corpus(configs.get("smoke")).vocab_size)
-             for r in rows if r["step"] == 40)
+  assert all(
+    r["val_loss"] < math.log(train.corpus(configs.get("smoke")).vocab_size)
+    for r in rows
+    if r["step"] == 40
+  )
 
 
 def test_sharded_over_data_and_model_axes_equals_one_device(tmp_path):
-  args = ["--preset", "smoke", "--no-progress", "--set", "seeds=[1]"]
-  sharded = subprocess.run([sys.executable, "-m", "experiments.lm_warmup", *args, "--set",
-                            "model_axis=2", "--out", str(tmp_path / "eight")], cwd=ROOT,
-                           env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=8"),
-                           capture_output=True, text=True, timeout=600)
+  # One run per call on both sides, so the two differ in the sharding alone.
+  args = [
+    "--preset",
+    "smoke",
+    "--no-progress",
+    "--set",
+    "seeds=[1]",
+    "--set",
+    "execution=sequential",
+  ]
+  sharded = subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "experiments.lm_warmup",
+      *args,
+      "--set",
+      "model_axis=2",
+      "--out",
+      str(tmp_path / "eight"),
+    ],
+    cwd=ROOT,
+    env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=8"),
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
   assert sharded.returncode == 0, sharded.stderr[-3000:]
-  one = subprocess.run([sys.executable, "-m", "experiments.lm_warmup", *args, "--out",
-                        str(tmp_path / "one")], cwd=ROOT, env=_env(), capture_output=True,
-                       text=True, timeout=600)
+  one = subprocess.run(
+    [sys.executable, "-m", "experiments.lm_warmup", *args, "--out", str(tmp_path / "one")],
+    cwd=ROOT,
+    env=_env(),
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
   assert one.returncode == 0, one.stderr[-3000:]
   for a, b in zip(_rows(tmp_path / "eight"), _rows(tmp_path / "one"), strict=True):
     assert (a["run"], a["step"]) == (b["run"], b["step"])
     # Reduction order differs across shards; at LR 0.1 training amplifies it (val loss ~1e-3,
     # the max attention logit ~2%), so those runs are held to their validation loss alone.
-    keys, rtol = (("val_loss", "max_attn_logit", "lr", "grad_norm"), 2e-4) if (
-        "lr0.001" in a["run"]) else (("val_loss",), 1e-2)
+    keys, rtol = (
+      (("val_loss", "max_attn_logit", "lr", "grad_norm"), 2e-4)
+      if ("lr0.001" in a["run"])
+      else (("val_loss",), 1e-2)
+    )
     for key in keys:
       np.testing.assert_allclose(a[key], b[key], rtol=rtol, atol=1e-6, err_msg=f"{a['run']} {key}")
 
@@ -133,6 +216,7 @@ def test_a_diverging_lr_is_flagged_without_disturbing_its_group(tmp_path):
     runs = configs.grid([1e-3, 1e-2, third_lr], [0], 40)
     runs[2]["name"] = "third"
     return config_lib.replace(configs.get("smoke"), {"runs": tuple(runs), "execution": "vmap"})
+
   summary = train.train_and_evaluate(config(1e30), tmp_path / "bad", progress=False)
   train.train_and_evaluate(config(3e-3), tmp_path / "good", progress=False)
   flagged = {s["run"]: s["diverged"] for s in summary}

@@ -95,9 +95,10 @@ def _train_optax(tx: optax.GradientTransformation) -> tuple[np.ndarray, list[dic
 # --- PyTorch -----------------------------------------------------------------
 
 
-def _train_torch(make_optimizer: Callable[[list], torch.optim.Optimizer],
-                 make_scheduler: Callable[[torch.optim.Optimizer], Any]
-                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def _train_torch(
+  make_optimizer: Callable[[list], torch.optim.Optimizer],
+  make_scheduler: Callable[[torch.optim.Optimizer], Any],
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
   """Final params and, per step, the lr / momentum / beta1 each ``opt.step()`` used."""
   w = torch.tensor(W0, dtype=torch.float64, requires_grad=True)
   x, y = torch.tensor(X), torch.tensor(Y)
@@ -153,24 +154,35 @@ def _close(a, b, atol):
 # --- (a) one-cycle SGD momentum ----------------------------------------------
 
 ONE_CYCLE = [
-    dict(pct_start=0.3, anneal_strategy="cos", three_phase=False),
-    dict(pct_start=0.25, anneal_strategy="linear", three_phase=True),
+  dict(pct_start=0.3, anneal_strategy="cos", three_phase=False),
+  dict(pct_start=0.25, anneal_strategy="linear", three_phase=True),
 ]
 
 
-@pytest.mark.parametrize("kw", ONE_CYCLE, ids=lambda kw: f"{kw['anneal_strategy']}-"
-                         f"{'three' if kw['three_phase'] else 'two'}")
+@pytest.mark.parametrize(
+  "kw",
+  ONE_CYCLE,
+  ids=lambda kw: f"{kw['anneal_strategy']}-{'three' if kw['three_phase'] else 'two'}",
+)
 def test_one_cycle_sgd_matches_torch(kw):
   max_lr, base_m, max_m = 0.5, 0.85, 0.95
   tx = optax.inject_hyperparams(optax.sgd)(
-      learning_rate=jaxsched.one_cycle(max_lr, T, **kw),
-      momentum=jaxsched.one_cycle_momentum(T, base_momentum=base_m, max_momentum=max_m, **kw))
+    learning_rate=jaxsched.one_cycle(max_lr, T, **kw),
+    momentum=jaxsched.one_cycle_momentum(T, base_momentum=base_m, max_momentum=max_m, **kw),
+  )
   w_optax, used = _train_optax(tx)
   w_torch, ref = _train_torch(
-      lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.0, nesterov=False),
-      lambda o: torch.optim.lr_scheduler.OneCycleLR(
-          o, max_lr=max_lr, total_steps=T, cycle_momentum=True, base_momentum=base_m,
-          max_momentum=max_m, **kw))
+    lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.0, nesterov=False),
+    lambda o: torch.optim.lr_scheduler.OneCycleLR(
+      o,
+      max_lr=max_lr,
+      total_steps=T,
+      cycle_momentum=True,
+      base_momentum=base_m,
+      max_momentum=max_m,
+      **kw,
+    ),
+  )
 
   _close([u["learning_rate"] for u in used], ref["lr"], HYPER_ATOL * max_lr)
   _close([u["momentum"] for u in used], ref["momentum"], HYPER_ATOL)
@@ -188,15 +200,24 @@ def test_one_cycle_adam_b1_matches_torch():
   max_lr, base_m, max_m = 0.05, 0.85, 0.95
   kw = dict(pct_start=0.3, anneal_strategy="cos")
   tx = optax.inject_hyperparams(optax.adam)(
-      learning_rate=jaxsched.one_cycle(max_lr, T, **kw),
-      b1=jaxsched.one_cycle_momentum(T, base_momentum=base_m, max_momentum=max_m, **kw),
-      b2=0.999, eps=1e-8)
+    learning_rate=jaxsched.one_cycle(max_lr, T, **kw),
+    b1=jaxsched.one_cycle_momentum(T, base_momentum=base_m, max_momentum=max_m, **kw),
+    b2=0.999,
+    eps=1e-8,
+  )
   w_optax, used = _train_optax(tx)
   w_torch, ref = _train_torch(
-      lambda p: torch.optim.Adam(p, lr=0.01, betas=(0.9, 0.999), eps=1e-8),
-      lambda o: torch.optim.lr_scheduler.OneCycleLR(
-          o, max_lr=max_lr, total_steps=T, cycle_momentum=True, base_momentum=base_m,
-          max_momentum=max_m, **kw))
+    lambda p: torch.optim.Adam(p, lr=0.01, betas=(0.9, 0.999), eps=1e-8),
+    lambda o: torch.optim.lr_scheduler.OneCycleLR(
+      o,
+      max_lr=max_lr,
+      total_steps=T,
+      cycle_momentum=True,
+      base_momentum=base_m,
+      max_momentum=max_m,
+      **kw,
+    ),
+  )
 
   _close([u["learning_rate"] for u in used], ref["lr"], HYPER_ATOL * max_lr)
   _close([u["b1"] for u in used], ref["beta1"], HYPER_ATOL)
@@ -212,9 +233,9 @@ def test_one_cycle_adam_b1_matches_torch():
 # --- (c) cyclic SGD momentum -------------------------------------------------
 
 CYCLIC = [
-    dict(step_size_up=5, step_size_down=3, mode="triangular"),
-    dict(step_size_up=4, step_size_down=None, mode="triangular2"),
-    dict(step_size_up=6, step_size_down=4, mode="exp_range", gamma=0.97),
+  dict(step_size_up=5, step_size_down=3, mode="triangular"),
+  dict(step_size_up=4, step_size_down=None, mode="triangular2"),
+  dict(step_size_up=6, step_size_down=4, mode="exp_range", gamma=0.97),
 ]
 
 
@@ -222,14 +243,22 @@ CYCLIC = [
 def test_cyclic_sgd_momentum_matches_torch(kw):
   base_lr, max_lr, base_m, max_m = 0.05, 0.4, 0.8, 0.95
   tx = optax.inject_hyperparams(optax.sgd)(
-      learning_rate=jaxsched.cyclic(base_lr, max_lr, **kw),
-      momentum=jaxsched.cyclic_momentum(base_m, max_m, **kw))
+    learning_rate=jaxsched.cyclic(base_lr, max_lr, **kw),
+    momentum=jaxsched.cyclic_momentum(base_m, max_m, **kw),
+  )
   w_optax, used = _train_optax(tx)
   w_torch, ref = _train_torch(
-      lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
-      lambda o: torch.optim.lr_scheduler.CyclicLR(
-          o, base_lr=base_lr, max_lr=max_lr, cycle_momentum=True, base_momentum=base_m,
-          max_momentum=max_m, **kw))
+    lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+    lambda o: torch.optim.lr_scheduler.CyclicLR(
+      o,
+      base_lr=base_lr,
+      max_lr=max_lr,
+      cycle_momentum=True,
+      base_momentum=base_m,
+      max_momentum=max_m,
+      **kw,
+    ),
+  )
 
   _close([u["learning_rate"] for u in used], ref["lr"], HYPER_ATOL * max_lr)
   _close([u["momentum"] for u in used], ref["momentum"], HYPER_ATOL)
@@ -251,14 +280,14 @@ class AdaptiveMomentumScheduler:
     self.lr_scheduler = lr_scheduler
     self.max_momentum = max_momentum
     self.min_momentum = min_momentum
-    self.initial_lr = optimizer.param_groups[0]['lr']
+    self.initial_lr = optimizer.param_groups[0]["lr"]
 
   def step(self):
     # Step the LR scheduler
     self.lr_scheduler.step()
 
     # Adjust momentum inversely to learning rate
-    current_lr = self.optimizer.param_groups[0]['lr']
+    current_lr = self.optimizer.param_groups[0]["lr"]
     lr_ratio = current_lr / self.initial_lr
 
     # Higher LR -> Lower momentum, Lower LR -> Higher momentum
@@ -267,21 +296,24 @@ class AdaptiveMomentumScheduler:
 
     # Update momentum (for SGD optimizers)
     for param_group in self.optimizer.param_groups:
-      if 'momentum' in param_group:
-        param_group['momentum'] = momentum
+      if "momentum" in param_group:
+        param_group["momentum"] = momentum
 
 
 ADAPTIVE = {
-    # The rate falls from the reference: momentum climbs from min towards max.
-    "cosine_annealing": (
-        lambda: jaxsched.cosine_annealing(0.3, t_max=T, eta_min=0.003),
-        lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=T, eta_min=0.003)),
-    # The rate climbs 25x above the reference (clipped at min), then falls
-    # far below it (momentum back up to max).
-    "one_cycle": (
-        lambda: jaxsched.one_cycle(0.5, T, pct_start=0.3),
-        lambda o: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.5, total_steps=T,
-                                                      pct_start=0.3, cycle_momentum=False)),
+  # The rate falls from the reference: momentum climbs from min towards max.
+  "cosine_annealing": (
+    lambda: jaxsched.cosine_annealing(0.3, t_max=T, eta_min=0.003),
+    lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=T, eta_min=0.003),
+  ),
+  # The rate climbs 25x above the reference (clipped at min), then falls
+  # far below it (momentum back up to max).
+  "one_cycle": (
+    lambda: jaxsched.one_cycle(0.5, T, pct_start=0.3),
+    lambda o: torch.optim.lr_scheduler.OneCycleLR(
+      o, max_lr=0.5, total_steps=T, pct_start=0.3, cycle_momentum=False
+    ),
+  ),
 }
 
 
@@ -303,7 +335,8 @@ def test_adaptive_momentum_matches_seed(name):
 
   lr = make_lr()
   tx = optax.inject_hyperparams(optax.sgd)(
-      learning_rate=lr, momentum=jaxsched.adaptive_momentum(lr, reference_lr, max_m, min_m))
+    learning_rate=lr, momentum=jaxsched.adaptive_momentum(lr, reference_lr, max_m, min_m)
+  )
   w_optax, used = _train_optax(tx)
 
   _close([u["learning_rate"] for u in used], ref["lr"], HYPER_ATOL * max(ref["lr"]))

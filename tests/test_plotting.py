@@ -28,8 +28,9 @@ def _stretches(summary):
 
 def test_inspect_warmup_cosine():
   # Linear warmup 0 -> 1 over 10 steps, then a half cosine to 0 at step 100.
-  summary = jaxsched.inspect(jaxsched.warmup_cosine(1.0, warmup_steps=10, total_steps=100,
-                                                    init_value=0.1), 100)
+  summary = jaxsched.inspect(
+    jaxsched.warmup_cosine(1.0, warmup_steps=10, total_steps=100, init_value=0.1), 100
+  )
   assert summary.warmup_steps == 10
   assert summary.argmax == 10
   assert summary.max == pytest.approx(1.0, rel=1e-6)
@@ -66,8 +67,11 @@ def test_inspect_cyclic():
   assert summary.final == pytest.approx(0.1 + 0.9 * 999 / 2000, rel=1e-6)
   # The documented definition: warmup = the initial rise up to the maximum.
   assert summary.warmup_steps == 2000
-  assert _stretches(summary) == [(0, 2000, "rising"), (2000, 4000, "falling"),
-                                 (4000, 4999, "rising")]
+  assert _stretches(summary) == [
+    (0, 2000, "rising"),
+    (2000, 4000, "falling"),
+    (4000, 4999, "rising"),
+  ]
   assert summary.warnings == ()
 
 
@@ -84,8 +88,13 @@ def test_inspect_constant(total_steps):
 def test_inspect_step_decay_has_flat_stretches():
   # torch StepLR(step_size=10, gamma=0.5): 1.0 on 0..9, 0.5 on 10..19, 0.25 on 20..29.
   summary = jaxsched.inspect(jaxsched.step_decay(1.0, step_size=10, gamma=0.5), 30)
-  assert _stretches(summary) == [(0, 9, "flat"), (9, 10, "falling"), (10, 19, "flat"),
-                                 (19, 20, "falling"), (20, 29, "flat")]
+  assert _stretches(summary) == [
+    (0, 9, "flat"),
+    (9, 10, "falling"),
+    (10, 19, "flat"),
+    (19, 20, "falling"),
+    (20, 29, "flat"),
+  ]
   assert summary.min == summary.final == 0.25
   assert summary.max == 1.0
   assert summary.argmax == 0
@@ -159,8 +168,10 @@ def test_plot_one_schedule(tmp_path):
 
 
 def test_plot_dict_list_and_log_y(tmp_path):
-  schedules = {"warmup_cosine": jaxsched.warmup_cosine(1e-3, 100, 1000, init_value=1e-5),
-               "step_decay": jaxsched.step_decay(1e-3, step_size=300, gamma=0.5)}
+  schedules = {
+    "warmup_cosine": jaxsched.warmup_cosine(1e-3, 100, 1000, init_value=1e-5),
+    "step_decay": jaxsched.step_decay(1e-3, step_size=300, gamma=0.5),
+  }
   linear = _assert_png(jaxsched.plot(schedules, 1000, tmp_path / "dict.png"))
   pairs = _assert_png(jaxsched.plot(list(schedules.items()), 1000, tmp_path / "pairs.png"))
   np.testing.assert_array_equal(linear, pairs)  # same schedules, same names, same picture

@@ -12,9 +12,21 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 def test_tour_prints_catalog_and_writes_plot(tmp_path):
   result = subprocess.run(
-      [sys.executable, "-m", "experiments.schedule_tour", "--out", str(tmp_path),
-       "--total-steps", "200"],
-      cwd=ROOT, capture_output=True, text=True, check=True, timeout=300)
+    [
+      sys.executable,
+      "-m",
+      "experiments.schedule_tour",
+      "--out",
+      str(tmp_path),
+      "--total-steps",
+      "200",
+    ],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    check=True,
+    timeout=300,
+  )
   for entry in jaxsched.catalog():
     assert entry.name in result.stdout
   png = (tmp_path / "schedules.png").read_bytes()

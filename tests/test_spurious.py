@@ -22,7 +22,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def _rows(path):
-  return [json.loads(l) for l in (pathlib.Path(path) / "metrics.jsonl").read_text().splitlines()]
+  return [
+    json.loads(line) for line in (pathlib.Path(path) / "metrics.jsonl").read_text().splitlines()
+  ]
 
 
 # ------------------------------------------------------------------------------------ data
@@ -71,8 +73,9 @@ def test_group_dro_weights_follow_sagawa_algorithm_1():
   for eta in (0.01, 0.1, 1.0):
     expected = q * np.exp(eta * losses)
     expected /= expected.sum()
-    np.testing.assert_allclose(train.group_dro_weights(jnp.asarray(q), jnp.asarray(losses), eta),
-                               expected, rtol=1e-6)
+    np.testing.assert_allclose(
+      train.group_dro_weights(jnp.asarray(q), jnp.asarray(losses), eta), expected, rtol=1e-6
+    )
 
 
 def _numpy_logits(model, x):
@@ -83,8 +86,7 @@ def _numpy_logits(model, x):
 
 
 def jax_tree_items(state):
-  return [("/".join(str(k) for k in path), leaf)
-          for path, leaf in nnx.to_flat_state(state)]
+  return [("/".join(str(k) for k in path), leaf) for path, leaf in nnx.to_flat_state(state)]
 
 
 @pytest.mark.parametrize("method", ["erm", "group_dro"])
@@ -96,8 +98,13 @@ def test_loss_and_q_update_against_numpy(method):
   y = rng.integers(0, 2, 12).astype(np.int32)
   g = np.array([0, 0, 0, 1, 1, 3, 3, 3, 3, 0, 1, 3], np.int32)  # group 2 absent
   eta = 0.5
-  batch = {"x": jnp.asarray(x), "y": jnp.asarray(y), "g": jnp.asarray(g),
-           "group_dro": jnp.full(12, float(method == "group_dro")), "eta_q": jnp.full(12, eta)}
+  batch = {
+    "x": jnp.asarray(x),
+    "y": jnp.asarray(y),
+    "g": jnp.asarray(g),
+    "group_dro": jnp.full(12, float(method == "group_dro")),
+    "eta_q": jnp.full(12, eta),
+  }
   logits = _numpy_logits(model, x).astype(np.float64)
   log_probs = logits - np.log(np.exp(logits).sum(1, keepdims=True))
   losses = -log_probs[np.arange(12), y]
@@ -135,16 +142,27 @@ def test_worst_group_metrics_on_crafted_predictions():
   predicted = np.array([0, 0, 1, 1, 1, 1, 1, 0, 0, 1])  # groups: 2/3, 0/1, 2/2, 1/2
   w = np.array([1, 1, 1, 1, 1, 1, 1, 1, 0, 0], np.float32)  # the last two are padding
   logits = np.stack([predicted == 0, predicted == 1], axis=1).astype(np.float32) * 5
-  metrics = train._split_metrics(_Fixed(logits), {"x": jnp.zeros((10, 1)), "y": y, "g": g,  # pylint: disable=protected-access
-                                                  "w": w}, "test", True,
-                                 jnp.asarray([0.4, 0.1, 0.1, 0.4]))
+  metrics = train._split_metrics(
+    _Fixed(logits),
+    {
+      "x": jnp.zeros((10, 1)),
+      "y": y,
+      "g": g,  # pylint: disable=protected-access
+      "w": w,
+    },
+    "test",
+    True,
+    jnp.asarray([0.4, 0.1, 0.1, 0.4]),
+  )
   np.testing.assert_allclose(metrics["test_acc"], 5 / 8)
   np.testing.assert_allclose(metrics["test_worst_acc"], 0.0)
   np.testing.assert_allclose(metrics["test_balanced_acc"], np.mean([2 / 3, 0, 1, 0.5]))
-  np.testing.assert_allclose(metrics["test_train_weighted_acc"],
-                             0.4 * 2 / 3 + 0.1 * 0 + 0.1 * 1 + 0.4 * 0.5, rtol=1e-6)
-  np.testing.assert_allclose([metrics[f"test_acc_g{k}"] for k in range(4)], [2 / 3, 0, 1, 0.5],
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+    metrics["test_train_weighted_acc"], 0.4 * 2 / 3 + 0.1 * 0 + 0.1 * 1 + 0.4 * 0.5, rtol=1e-6
+  )
+  np.testing.assert_allclose(
+    [metrics[f"test_acc_g{k}"] for k in range(4)], [2 / 3, 0, 1, 0.5], rtol=1e-6
+  )
 
 
 # ------------------------------------------------------------------------------ the engine
@@ -152,19 +170,51 @@ def test_worst_group_metrics_on_crafted_predictions():
 
 def test_cli_smoke_writes_every_file(tmp_path):
   out = tmp_path / "smoke"
-  result = subprocess.run([sys.executable, "-m", "experiments.spurious", "--preset", "smoke",
-                           "--out", str(out), "--no-progress"], cwd=ROOT, capture_output=True,
-                          text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=600)
+  result = subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "experiments.spurious",
+      "--preset",
+      "smoke",
+      "--out",
+      str(out),
+      "--no-progress",
+    ],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    timeout=600,
+  )
   assert result.returncode == 0, result.stderr[-3000:]
-  for name in ("metrics.jsonl", "summary.json", "results.md", "curves.png", "accuracy.png",
-               "comparison.png", "config.json"):
+  for name in (
+    "metrics.jsonl",
+    "summary.json",
+    "results.md",
+    "curves.png",
+    "accuracy.png",
+    "comparison.png",
+    "config.json",
+  ):
     assert (out / name).stat().st_size > 0, name
   assert list((out / "tensorboard").iterdir())
   summary = json.loads((out / "summary.json").read_text())
   for item in summary:
-    assert set(item) >= {"run", "method", "schedule", "peak_lr", "weight_decay", "eta_q", "seed",
-                         "test_avg_acc", "test_worst_group_acc", "val_worst_group_acc",
-                         "train_acc", "diverged"}
+    assert set(item) >= {
+      "run",
+      "method",
+      "schedule",
+      "peak_lr",
+      "weight_decay",
+      "eta_q",
+      "seed",
+      "test_avg_acc",
+      "test_worst_group_acc",
+      "val_worst_group_acc",
+      "train_acc",
+      "diverged",
+    }
   rows = _rows(out)
   dro = [r for r in rows if r["spec"].startswith("dro")]
   erm = [r for r in rows if r["spec"].startswith("erm")]
@@ -175,10 +225,23 @@ def test_cli_smoke_writes_every_file(tmp_path):
 
 def test_bad_method_is_one_line(tmp_path):
   result = subprocess.run(
-      [sys.executable, "-m", "experiments.spurious", "--preset", "smoke", "--set",
-       "runs=[{name: x, schedule: {type: constant}, method: irm}]", "--out", str(tmp_path / "b")],
-      cwd=ROOT, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)),
-      timeout=300)
+    [
+      sys.executable,
+      "-m",
+      "experiments.spurious",
+      "--preset",
+      "smoke",
+      "--set",
+      "runs=[{name: x, schedule: {type: constant}, method: irm}]",
+      "--out",
+      str(tmp_path / "b"),
+    ],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    timeout=300,
+  )
   assert result.returncode == 2 and "method" in result.stderr
   assert not (tmp_path / "b").exists()
 
@@ -199,7 +262,8 @@ def test_vmapped_runs_equal_separate_runs(tmp_path):
 def test_group_weights_survive_a_resume(tmp_path):
   config = config_lib.replace(configs.get("smoke"), {"checkpoint_every": 34})
   train.train_and_evaluate(config, tmp_path / "straight", progress=False)
-  train.train_and_evaluate(config_lib.replace(config, {"total_steps": 51}), tmp_path / "resumed",
-                           progress=False)
+  train.train_and_evaluate(
+    config_lib.replace(config, {"total_steps": 51}), tmp_path / "resumed", progress=False
+  )
   train.train_and_evaluate(config, tmp_path / "resumed", resume=True, progress=False)
   assert _rows(tmp_path / "straight") == _rows(tmp_path / "resumed")

@@ -41,18 +41,34 @@ def evaluate(model, data):
 
 def batches(config, run, start, num_steps):
   del config, run, start
-  return {"x": np.broadcast_to(X, (num_steps,) + X.shape),
-          "y": np.broadcast_to(Y, (num_steps,) + Y.shape)}
+  return {
+    "x": np.broadcast_to(X, (num_steps,) + X.shape),
+    "y": np.broadcast_to(Y, (num_steps,) + Y.shape),
+  }
 
 
-STUDY = engine.Study("toy", lambda config, rngs: Net(rngs), loss_fn, evaluate, batches,
-                     lambda config, run: {"x": X, "y": Y})
+STUDY = engine.Study(
+  "toy",
+  lambda config, rngs: Net(rngs),
+  loss_fn,
+  evaluate,
+  batches,
+  lambda config, run: {"x": X, "y": Y},
+)
 
 
 def config(model_axis: int = 1) -> config_lib.Config:
-  return config_lib.replace(config_lib.Config(), {
-      "total_steps": 20, "eval_every": 10, "checkpoint_every": 0, "model_axis": model_axis,
-      "learning_rate": 1e-2, "runs": ({"name": "a", "schedule": {"type": "constant"}},)})
+  return config_lib.replace(
+    config_lib.Config(),
+    {
+      "total_steps": 20,
+      "eval_every": 10,
+      "checkpoint_every": 0,
+      "model_axis": model_axis,
+      "learning_rate": 1e-2,
+      "runs": ({"name": "a", "schedule": {"type": "constant"}},),
+    },
+  )
 
 
 def kernel_spec(cfg: config_lib.Config) -> tuple:

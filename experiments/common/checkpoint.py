@@ -16,8 +16,10 @@ class Checkpointer:
   def __init__(self, directory: pathlib.Path, every: int, max_to_keep: int = 2):
     self.every = every
     options = ocp.CheckpointManagerOptions(
-        preservation_policy=ocp.checkpoint_managers.LatestN(max_to_keep), create=True,
-        enable_async_checkpointing=True)
+      preservation_policy=ocp.checkpoint_managers.LatestN(max_to_keep),
+      create=True,
+      enable_async_checkpointing=True,
+    )
     self._manager = ocp.CheckpointManager(pathlib.Path(directory).absolute(), options=options)
 
   def due(self, step: int) -> bool:
@@ -26,8 +28,11 @@ class Checkpointer:
   def save(self, step: int, state: Any, meta: dict, *, force: bool = False) -> None:
     if self._manager.latest_step() == step:
       return  # already saved (an interrupt right after a scheduled save)
-    self._manager.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state),
-                                                     meta=ocp.args.JsonSave(meta)), force=force)
+    self._manager.save(
+      step,
+      args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)),
+      force=force,
+    )
 
   def latest_step(self) -> Optional[int]:
     return self._manager.latest_step()
@@ -37,8 +42,12 @@ class Checkpointer:
     step = self._manager.latest_step() if step is None else step
     if step is None:
       raise FileNotFoundError("no checkpoint to resume from")
-    restored = self._manager.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()))
+    restored = self._manager.restore(
+      step,
+      args=ocp.args.Composite(
+        state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()
+      ),
+    )
     return step, restored["state"], restored["meta"]
 
   def close(self) -> None:

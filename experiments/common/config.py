@@ -26,13 +26,14 @@ from typing import Any, Optional
 
 import jaxsched
 
-EXECUTIONS = ("auto", "vmap", "sequential")
+EXECUTIONS = ("auto", "vmap", "map", "sequential")
 RUN_KEYS = ("name", "schedule", "optimizer", "learning_rate")
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
   """The fields the engine reads; a study's Config adds its own."""
+
   seeds: tuple = (0,)
   runs: tuple = ({"name": "constant", "schedule": {"type": "constant"}},)
   learning_rate: float = 1e-3  # fills each schedule's base rate (peak_value, value, ...)
@@ -41,7 +42,7 @@ class Config:
   total_steps: int = 1000
   eval_every: int = 100  # steps per compiled chunk; metrics are written after each
   checkpoint_every: int = 1000  # 0: never (Ctrl-C still saves)
-  execution: str = "auto"  # auto, vmap or sequential (see experiments.common.engine)
+  execution: str = "auto"  # auto, vmap, map or sequential (see experiments.common.engine)
   model_axis: int = 1  # devices on the mesh's "model" axis; the rest form the "data" axis
   # Keys a study adds to a run; not a config field itself. A key that names a config field
   # (e.g. the model's width) sets that field for the run; the others reach the study
@@ -68,8 +69,9 @@ def _coerce(name: str, kind: Any, value: Any) -> Any:
     return value
   if kind is tuple and isinstance(value, (list, tuple)):
     return tuple(value)
-  raise ValueError(f"config field {name}={value!r} must be {'a' if kind is not int else 'an'} "
-                   f"{_type_name(kind)}")
+  raise ValueError(
+    f"config field {name}={value!r} must be {'a' if kind is not int else 'an'} {_type_name(kind)}"
+  )
 
 
 def _field_types(cls: type) -> dict:
@@ -127,31 +129,38 @@ def validate(config: Config) -> None:
   for name in ("checkpoint_every", "batch_size"):
     _check_positive(config, name, allow_zero=True)
   if config.total_steps % config.eval_every:
-    raise ValueError(f"config field total_steps={config.total_steps} must be a multiple of "
-                     f"eval_every={config.eval_every}")
+    raise ValueError(
+      f"config field total_steps={config.total_steps} must be a multiple of "
+      f"eval_every={config.eval_every}"
+    )
   if config.checkpoint_every % config.eval_every:
-    raise ValueError(f"config field checkpoint_every={config.checkpoint_every} must be a "
-                     f"multiple of eval_every={config.eval_every}")
+    raise ValueError(
+      f"config field checkpoint_every={config.checkpoint_every} must be a "
+      f"multiple of eval_every={config.eval_every}"
+    )
   if config.execution not in EXECUTIONS:
-    raise ValueError(f"config field execution={config.execution!r} must be one of "
-                     f"{', '.join(EXECUTIONS)}")
-  if not config.seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
-                                 for s in config.seeds):
-    raise ValueError(f"config field seeds={list(config.seeds)} must be a non-empty list of "
-                     "integers >= 0")
+    raise ValueError(
+      f"config field execution={config.execution!r} must be one of {', '.join(EXECUTIONS)}"
+    )
+  if not config.seeds or not all(
+    isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in config.seeds
+  ):
+    raise ValueError(
+      f"config field seeds={list(config.seeds)} must be a non-empty list of integers >= 0"
+    )
   if not config.runs:
     raise ValueError("config field runs must hold at least one run")
   names = set()
   for i, run in enumerate(config.runs):
     where = f"runs[{i}]"
     if not isinstance(run, dict):
-      raise ValueError(f"config field {where}={run!r} must be a mapping with 'name' and "
-                       "'schedule'")
+      raise ValueError(f"config field {where}={run!r} must be a mapping with 'name' and 'schedule'")
     allowed = RUN_KEYS + tuple(config.study_run_keys)
     unknown = [k for k in run if k not in allowed]
     if unknown:
-      raise ValueError(f"config field {where}.{unknown[0]} is unknown; a run takes "
-                       f"{', '.join(allowed)}")
+      raise ValueError(
+        f"config field {where}.{unknown[0]} is unknown; a run takes {', '.join(allowed)}"
+      )
     for key in ("name", "schedule"):
       if key not in run:
         raise ValueError(f"config field {where} needs {key!r}")

@@ -9,13 +9,15 @@ A study hands the engine plain functions (a :class:`Study`); the engine owns the
 * **Chunks.** Each call trains ``eval_every`` steps in ``lax.scan``, the batches
   given as scan inputs (made on the host by the study's batch source, stacked
   ``(runs, steps, ...)``), then evaluates.
-* **Execution.** ``vmap`` trains a group's runs together; ``sequential`` calls
-  the same compiled program once per run; ``auto`` (the default) is
-  ``sequential`` on CPU and ``vmap`` on GPU and TPU. On the 2-core CPU, a vmapped
+* **Execution.** ``vmap`` trains a group's runs together; ``map`` runs them one
+  after another inside one compiled call (``lax.map``); ``sequential`` calls the
+  same compiled single-run program once per run; ``auto`` (the default) is
+  ``map`` on CPU and ``vmap`` on GPU and TPU. On the 2-core CPU, a vmapped
   group of the grokking MLP took 0.88-1.63x the time of its runs one after
   another (median 1.14x over full-batch and batch-512 groups of 4 and 12 runs,
-  widths 64-256), so vmap is not the better default there. The metrics agree
-  either way (tested).
+  widths 64-256): the batched activations of many runs leave the cache, so
+  vmap is not the better default there; ``map`` keeps one run's working set
+  and pays one call per chunk. The metrics agree either way (tested).
 * **Divergence.** A run whose training loss, gradient or parameters become
   non-finite stops updating (its state is frozen) and is marked; every metric
   it writes from then on is ``null``. Runs are independent under ``vmap``, so
@@ -49,6 +51,7 @@ from experiments.common import outputs
 from experiments.common import report
 from experiments.common import sharding
 
+
 class Study(NamedTuple):
   """What a study supplies: plain functions of its config.
 
@@ -59,6 +62,7 @@ class Study(NamedTuple):
   ``loss_fn`` may update it in place, and it is vmapped and checkpointed.
   ``loss_fn``'s ``aux`` is a dict of scalars, averaged over each chunk and logged.
   """
+
   name: str
   init_model: Callable[[Any, nnx.Rngs], nnx.Module]
   loss_fn: Callable[[nnx.Module, Any], tuple]
@@ -81,6 +85,7 @@ class Run(NamedTuple):
 
 class TrainState(NamedTuple):
   """One run's state; a group's has a leading run axis."""
+
   params: Any
   model_state: Any  # the model's non-Param variables
   opt_state: Any
@@ -92,6 +97,7 @@ class TrainState(NamedTuple):
 
 class Group(NamedTuple):
   """Runs trained by one compiled program."""
+
   key: str
   runs: tuple
   schedule: Any  # jaxsched.ResolvedConfig of the first run (numbers replaced per run)
@@ -138,36 +144,60 @@ def group_runs(config) -> list:
     numbers.update({f"optimizer.{j}.{k}": v for (j, k), v in traced.items()})
     peak = resolved.kwargs.get(peak_key, learning_rate) if peak_key else learning_rate
     opt = optim.build(entries, schedule, peak, where=f"{where}.optimizer")
-    static_schedule = {k: ("#" if _is_number(v) else spec["schedule"].get(k, repr(v)))
-                       for k, v in resolved.kwargs.items()}
-    static_optimizer = [{k: ("#" if (j, k) in traced else v) for k, v in e.items()}
-                        for j, e in enumerate(entries)]
+    static_schedule = {
+      k: ("#" if _is_number(v) else spec["schedule"].get(k, repr(v)))
+      for k, v in resolved.kwargs.items()
+    }
+    static_optimizer = [
+      {k: ("#" if (j, k) in traced else v) for k, v in e.items()} for j, e in enumerate(entries)
+    ]
     fields = _run_fields(config, spec)
-    key = json.dumps([resolved.type, static_schedule, static_optimizer, peak_key is None and peak,
-                      fields], sort_keys=True, default=repr)
-    bucket = buckets.setdefault(key, {"first": (resolved, entries, peak_key, peak, opt.metric),
-                                      "config": config_lib.replace(config, fields),
-                                      "runs": [], "numbers": []})
+    key = json.dumps(
+      [resolved.type, static_schedule, static_optimizer, peak_key is None and peak, fields],
+      sort_keys=True,
+      default=repr,
+    )
+    bucket = buckets.setdefault(
+      key,
+      {
+        "first": (resolved, entries, peak_key, peak, opt.metric),
+        "config": config_lib.replace(config, fields),
+        "runs": [],
+        "numbers": [],
+      },
+    )
     for seed in config.seeds:
       bucket["runs"].append(Run(f"{spec['name']}/seed{seed}", spec["name"], int(seed), spec))
       bucket["numbers"].append(numbers)
   groups = []
-  for index, (key, b) in enumerate(buckets.items()):
+  for index, b in enumerate(buckets.values()):
     resolved, entries, peak_key, peak, metric = b["first"]
     numbers = {}
     for name in b["numbers"][0]:
       values = [n[name] for n in b["numbers"]]
       integral = all(isinstance(v, (int, np.integer)) for v in values)
       numbers[name] = np.asarray(values, np.int32 if integral else np.float32)
-    groups.append(Group(f"group{index}", tuple(b["runs"]), resolved, entries, numbers,
-                        peak_key and f"schedule.{peak_key}", float(peak), metric, b["config"]))
+    groups.append(
+      Group(
+        f"group{index}",
+        tuple(b["runs"]),
+        resolved,
+        entries,
+        numbers,
+        peak_key and f"schedule.{peak_key}",
+        float(peak),
+        metric,
+        b["config"],
+      )
+    )
   return groups
 
 
 def _optimizer(group: Group, hp: dict) -> optim.Optimizer:
   """The run's optimizer from its (possibly traced) numbers."""
-  schedule = group.schedule.build(**{k.split(".", 1)[1]: v for k, v in hp.items()
-                                     if k.startswith("schedule.")})
+  schedule = group.schedule.build(
+    **{k.split(".", 1)[1]: v for k, v in hp.items() if k.startswith("schedule.")}
+  )
   replacements = {}
   for k, v in hp.items():
     if k.startswith("optimizer."):
@@ -182,17 +212,27 @@ def _select(keep_new: jax.Array, new: Any, old: Any) -> Any:
 
 
 class Programs(NamedTuple):
-  """A group's compiled functions, each vmapped over its runs."""
+  """A group's compiled functions, each over its runs (vmapped, or ``lax.map``ped)."""
+
   init: Callable  # (seeds, numbers) -> TrainState
   chunk: Callable  # (state, numbers, batches, eval_data) -> (state, metrics): train, evaluate
   train: Callable  # (state, numbers, batches) -> (state, per-step losses): the scan alone
 
 
-def programs(study: Study, group: Group, mesh) -> Programs:
+def _over_runs(fn: Callable, execution: str) -> Callable:
+  """``fn`` of one run applied to every run of stacked arguments: vmapped, or one by one."""
+  if execution == "map":
+    return lambda *args: jax.lax.map(lambda one: fn(*one), args)
+  return jax.vmap(fn)
+
+
+def programs(study: Study, group: Group, mesh, execution: str = "vmap") -> Programs:
   """The group's jitted programs; the numbers in ``group.numbers`` are traced.
 
-  Call them (and this) inside ``jax.set_mesh(mesh)``: a parameter annotated with
-  mesh axes is created sharded over them.
+  ``execution`` is ``"vmap"`` (the runs batched together) or ``"map"`` (one
+  after another, in one call). Call them (and this) inside
+  ``jax.set_mesh(mesh)``: a parameter annotated with mesh axes is created
+  sharded over them.
   """
   config = group.config
   graphdef = nnx.split(nnx.eval_shape(lambda: study.init_model(config, nnx.Rngs(0))))[0]
@@ -202,9 +242,15 @@ def programs(study: Study, group: Group, mesh) -> Programs:
     model = study.init_model(config, nnx.Rngs(init_key))
     _, params, model_state = nnx.split(model, nnx.Param, ...)
     opt = _optimizer(group, hp)
-    return TrainState(params, model_state, opt.tx.init(params), jnp.zeros((), jnp.int32),
-                      jnp.zeros((), jnp.float32), jnp.zeros((), bool),
-                      jnp.full((), -1, jnp.int32))
+    return TrainState(
+      params,
+      model_state,
+      opt.tx.init(params),
+      jnp.zeros((), jnp.int32),
+      jnp.zeros((), jnp.float32),
+      jnp.zeros((), bool),
+      jnp.full((), -1, jnp.int32),
+    )
 
   def train_one(state, hp, batches):
     opt = _optimizer(group, hp)
@@ -217,7 +263,8 @@ def programs(study: Study, group: Group, mesh) -> Programs:
 
     def step(state, batch):
       (loss, (aux, model_state)), grads = jax.value_and_grad(loss_of, has_aux=True)(
-          state.params, state.model_state, batch)
+        state.params, state.model_state, batch
+      )
       extra = {}
       if group.metric == optim.TRAIN_LOSS:
         extra = {"value": loss}
@@ -226,16 +273,24 @@ def programs(study: Study, group: Group, mesh) -> Programs:
       updates, opt_state = opt.tx.update(grads, state.opt_state, state.params, **extra)
       params = optax.apply_updates(state.params, updates)
       grad_norm = optax.tree.norm(grads)
-      finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm) & jnp.isfinite(
-          optax.tree.norm(params))
+      finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm) & jnp.isfinite(optax.tree.norm(params))
       healthy = state.diverged_at < 0
-      new = state._replace(params=params, model_state=model_state, opt_state=opt_state,
-                           metric_pending=jnp.zeros((), bool))
+      new = state._replace(
+        params=params,
+        model_state=model_state,
+        opt_state=opt_state,
+        metric_pending=jnp.zeros((), bool),
+      )
       new = _select(finite & healthy, new, state)
-      new = new._replace(step=state.step + 1, diverged_at=jnp.where(
-          healthy & ~finite, state.step, state.diverged_at))
-      return new, {"batch_loss": loss, "grad_norm": grad_norm,
-                   "update_norm": optax.tree.norm(updates), **aux}
+      new = new._replace(
+        step=state.step + 1, diverged_at=jnp.where(healthy & ~finite, state.step, state.diverged_at)
+      )
+      return new, {
+        "batch_loss": loss,
+        "grad_norm": grad_norm,
+        "update_norm": optax.tree.norm(updates),
+        **aux,
+      }
 
     return jax.lax.scan(step, state, batches)
 
@@ -246,20 +301,29 @@ def programs(study: Study, group: Group, mesh) -> Programs:
     evaluated = dict(study.evaluate(model, eval_data))
     if group.metric not in (None, optim.TRAIN_LOSS):
       if group.metric not in evaluated:
-        raise ValueError(f"the optimizer's adaptive metric {group.metric!r} is not one the "
-                         f"study evaluates: {', '.join(sorted(evaluated))} or train_loss")
-      state = state._replace(metric=evaluated[group.metric].astype(jnp.float32),
-                             metric_pending=jnp.ones((), bool))
-    metrics = {**evaluated, **{k: jnp.mean(v) for k, v in per_step.items()},
-               "grad_norm": per_step["grad_norm"][-1], "update_norm": per_step["update_norm"][-1],
-               "lr": optim.learning_rate_of(opt, state.opt_state),
-               "param_norm": optax.tree.norm(state.params),
-               "diverged_at": state.diverged_at}
+        raise ValueError(
+          f"the optimizer's adaptive metric {group.metric!r} is not one the "
+          f"study evaluates: {', '.join(sorted(evaluated))} or train_loss"
+        )
+      state = state._replace(
+        metric=evaluated[group.metric].astype(jnp.float32), metric_pending=jnp.ones((), bool)
+      )
+    metrics = {
+      **evaluated,
+      **{k: jnp.mean(v) for k, v in per_step.items()},
+      "grad_norm": per_step["grad_norm"][-1],
+      "update_norm": per_step["update_norm"][-1],
+      "lr": optim.learning_rate_of(opt, state.opt_state),
+      "param_norm": optax.tree.norm(state.params),
+      "diverged_at": state.diverged_at,
+    }
     return state, metrics
 
-  return Programs(jax.jit(jax.vmap(init_one)),
-                  jax.jit(sharding.replicate_outputs(jax.vmap(chunk_one), mesh)),
-                  jax.jit(jax.vmap(train_one)))
+  return Programs(
+    jax.jit(_over_runs(init_one, execution)),
+    jax.jit(sharding.replicate_outputs(_over_runs(chunk_one, execution), mesh)),
+    jax.jit(_over_runs(train_one, execution)),
+  )
 
 
 def _take(tree: Any, index: slice) -> Any:
@@ -276,13 +340,14 @@ def execution_mode(config, group: Group) -> str:
     return config.execution
   if len(group.runs) == 1 or jax.default_backend() != "cpu":
     return "vmap"
-  return "sequential"
+  return "map"
 
 
 class _Slot(NamedTuple):
   """A group at run time: its programs, and per call the runs it trains and their device data."""
+
   group: Group
-  parts: list  # one slice of group.runs per call: all of them (vmap) or one each (sequential)
+  parts: list  # one slice of group.runs per call: all of them (vmap, map) or one each
   init: Callable
   chunk: Callable
   hp: list  # per call: the numbers of its runs
@@ -303,12 +368,13 @@ def _eval_data(study: Study, config, runs: tuple, mesh) -> Any:
 def _slots(study: Study, config, groups: list, mesh) -> list:
   slots = []
   for group in groups:
-    n = len(group.runs)
-    parts = ([slice(0, n)] if execution_mode(config, group) == "vmap" else
-             [slice(i, i + 1) for i in range(n)])
-    compiled = programs(study, group, mesh)
-    hp = [{k: sharding.put(v[part], sharding.replicated(mesh)) for k, v in group.numbers.items()}
-          for part in parts]
+    n, execution = len(group.runs), execution_mode(config, group)
+    parts = [slice(i, i + 1) for i in range(n)] if execution == "sequential" else [slice(0, n)]
+    compiled = programs(study, group, mesh, "map" if execution == "map" else "vmap")
+    hp = [
+      {k: sharding.put(v[part], sharding.replicated(mesh)) for k, v in group.numbers.items()}
+      for part in parts
+    ]
     data = [_eval_data(study, group.config, group.runs[part], mesh) for part in parts]
     slots.append(_Slot(group, parts, compiled.init, compiled.chunk, hp, data))
   return slots
@@ -316,8 +382,10 @@ def _slots(study: Study, config, groups: list, mesh) -> list:
 
 def _init_states(slot: _Slot, mesh) -> list:
   seeds = np.asarray([run.seed for run in slot.group.runs], np.uint32)
-  return [slot.init(sharding.put(seeds[part], sharding.replicated(mesh)), hp)
-          for part, hp in zip(slot.parts, slot.hp)]
+  return [
+    slot.init(sharding.put(seeds[part], sharding.replicated(mesh)), hp)
+    for part, hp in zip(slot.parts, slot.hp)
+  ]
 
 
 def _whole(states: dict) -> dict:
@@ -327,17 +395,17 @@ def _whole(states: dict) -> dict:
 
 def _abstract(states: dict, mesh) -> dict:
   replicated = sharding.replicated(mesh)
-  return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype,
-                                                     sharding=getattr(x, "sharding", replicated)),
-                      states)
+  return jax.tree.map(
+    lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=getattr(x, "sharding", replicated)),
+    states,
+  )
 
 
 def _rows(group: Group, step: int, metrics: dict) -> list:
   rows = []
   for i, run in enumerate(group.runs):
     diverged = bool(metrics["diverged_at"][i] >= 0)
-    row = {"run": run.name, "spec": run.spec, "seed": run.seed, "step": step,
-           "diverged": diverged}
+    row = {"run": run.name, "spec": run.spec, "seed": run.seed, "step": step, "diverged": diverged}
     for key, values in metrics.items():
       if key != "diverged_at":
         row[key] = None if diverged else outputs.number(values[i])
@@ -357,12 +425,14 @@ def check(study: Study, config) -> list:
       study.eval_data(group.config, group.runs[0])
       for run in group.runs:  # a run's own settings reach the study through its batches
         study.batches(group.config, run, 0, 1)
-      nnx.eval_shape(lambda: study.init_model(group.config, nnx.Rngs(0)))  # pylint: disable=cell-var-from-loop
+      # Called at once, in this iteration: the late binding of `group` cannot bite.
+      nnx.eval_shape(lambda: study.init_model(group.config, nnx.Rngs(0)))  # noqa: B023
   return groups
 
 
-def train_and_evaluate(study: Study, config, workdir: pathlib.Path, *, resume: bool = False,
-                       progress: bool = True) -> list:
+def train_and_evaluate(
+  study: Study, config, workdir: pathlib.Path, *, resume: bool = False, progress: bool = True
+) -> list:
   """Trains every run of ``config`` and writes its records to ``workdir``.
 
   Returns:
@@ -374,8 +444,9 @@ def train_and_evaluate(study: Study, config, workdir: pathlib.Path, *, resume: b
     return _train(study, config, groups, mesh, pathlib.Path(workdir), resume, progress)
 
 
-def _train(study: Study, config, groups: list, mesh, workdir: pathlib.Path, resume: bool,
-           progress: bool) -> list:
+def _train(
+  study: Study, config, groups: list, mesh, workdir: pathlib.Path, resume: bool, progress: bool
+) -> list:
   slots = _slots(study, config, groups, mesh)  # the study's data and model checked too
   writer = sharding.is_writer()
   metrics_path = workdir / "metrics.jsonl"
@@ -388,8 +459,9 @@ def _train(study: Study, config, groups: list, mesh, workdir: pathlib.Path, resu
   start = 0
   if resume and checkpointer.latest_step() is not None:
     start, whole, meta = checkpointer.restore(_abstract(_whole(states), mesh))
-    states = {slot.group.key: [_take(whole[slot.group.key], part) for part in slot.parts]
-              for slot in slots}
+    states = {
+      slot.group.key: [_take(whole[slot.group.key], part) for part in slot.parts] for slot in slots
+    }
     wall = meta["wall_seconds"]
     if writer:
       outputs.truncate_jsonl(metrics_path, start)
@@ -401,8 +473,10 @@ def _train(study: Study, config, groups: list, mesh, workdir: pathlib.Path, resu
   bar = None
   if progress and writer:
     from tqdm import tqdm  # pylint: disable=import-outside-toplevel
-    bar = tqdm(total=config.total_steps, initial=start, unit="step", dynamic_ncols=True,
-               desc=study.name)
+
+    bar = tqdm(
+      total=config.total_steps, initial=start, unit="step", dynamic_ncols=True, desc=study.name
+    )
 
   def save(step: int, force: bool = False) -> None:
     checkpointer.save(step, _whole(states), {"wall_seconds": wall}, force=force)
@@ -418,8 +492,9 @@ def _train(study: Study, config, groups: list, mesh, workdir: pathlib.Path, resu
           runs = slot.group.runs[part]
           began = time.perf_counter()
           batches = _batches(study, slot.group.config, runs, step, mesh)
-          advanced[key][i], metrics = slot.chunk(states[key][i], slot.hp[i], batches,
-                                                 slot.eval_data[i])
+          advanced[key][i], metrics = slot.chunk(
+            states[key][i], slot.hp[i], batches, slot.eval_data[i]
+          )
           results.append(jax.tree.map(sharding.local, metrics))
           for run in runs:
             wall[run.name] += time.perf_counter() - began

@@ -41,9 +41,9 @@ import optax
 import jaxsched
 
 OPTIMIZERS = {
-    "adamw": {"b1": 0.9, "b2": 0.999, "eps": 1e-8, "weight_decay": 0.0},
-    "adam": {"b1": 0.9, "b2": 0.999, "eps": 1e-8, "weight_decay": 0.0},
-    "sgd": {"momentum": 0.0, "nesterov": False, "weight_decay": 0.0},
+  "adamw": {"b1": 0.9, "b2": 0.999, "eps": 1e-8, "weight_decay": 0.0},
+  "adam": {"b1": 0.9, "b2": 0.999, "eps": 1e-8, "weight_decay": 0.0},
+  "sgd": {"momentum": 0.0, "nesterov": False, "weight_decay": 0.0},
 }
 WEIGHT_DECAY_MODES = ("coupled", "independent")
 CLIP = {"clip_by_global_norm": {"max_norm": 1.0}}
@@ -55,6 +55,7 @@ TRAIN_LOSS = "train_loss"
 
 class Optimizer(NamedTuple):
   """A run's built optimizer."""
+
   tx: optax.GradientTransformationExtraArgs
   schedule: optax.Schedule  # the learning rate before adaptive scales
   metric: Optional[str]  # what the adaptive entries observe, or None
@@ -77,12 +78,15 @@ def _defaults(kind: str, kwargs: dict, where: str) -> dict:
     defaults["weight_decay_mode"] = "coupled"
   unknown = [k for k in kwargs if k not in defaults]
   if unknown:
-    raise ValueError(f"{where}.{unknown[0]} is not a keyword of {kind}; it takes "
-                     f"{', '.join(defaults)}")
+    raise ValueError(
+      f"{where}.{unknown[0]} is not a keyword of {kind}; it takes {', '.join(defaults)}"
+    )
   values = {**defaults, **kwargs}
   if kind in OPTIMIZERS and values["weight_decay_mode"] not in WEIGHT_DECAY_MODES:
-    raise ValueError(f"{where}.weight_decay_mode={values['weight_decay_mode']!r} must be one of "
-                     f"{', '.join(WEIGHT_DECAY_MODES)}")
+    raise ValueError(
+      f"{where}.weight_decay_mode={values['weight_decay_mode']!r} must be one of "
+      f"{', '.join(WEIGHT_DECAY_MODES)}"
+    )
   return values
 
 
@@ -113,8 +117,14 @@ def _core(kind: str, c: dict, schedule: optax.Schedule, peak: Any, where: str):
   return parts + [optax.scale_by_learning_rate(schedule)]
 
 
-def build(entries: tuple, schedule: optax.Schedule, peak: Any, *, where: str = "optimizer",
-          numbers: Optional[dict] = None) -> Optimizer:
+def build(
+  entries: tuple,
+  schedule: optax.Schedule,
+  peak: Any,
+  *,
+  where: str = "optimizer",
+  numbers: Optional[dict] = None,
+) -> Optimizer:
   """Builds the chain of ``entries`` around the learning rate ``schedule``.
 
   Args:
@@ -155,8 +165,9 @@ def build(entries: tuple, schedule: optax.Schedule, peak: Any, *, where: str = "
   if cores != 1:
     raise ValueError(f"{where} must hold exactly one of {', '.join(OPTIMIZERS)}; it holds {cores}")
   if len(metrics) > 1:
-    raise ValueError(f"{where}: the adaptive entries observe {sorted(metrics)}; one optimizer "
-                     "feeds one metric")
+    raise ValueError(
+      f"{where}: the adaptive entries observe {sorted(metrics)}; one optimizer feeds one metric"
+    )
   return Optimizer(optax.chain(*parts), schedule, metrics.pop() if metrics else None)
 
 

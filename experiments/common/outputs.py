@@ -1,4 +1,4 @@
-"""The records of a study: ``metrics.jsonl`` (the primary one), TensorBoard event files, the progress bar.
+"""A study's records: ``metrics.jsonl`` (the primary one), TensorBoard events, the progress bar.
 
 Metric values that are not finite, and every metric of a run after it
 diverged, are written as ``null``.
@@ -45,11 +45,15 @@ class TensorBoard:
     try:
       from tensorboardX import SummaryWriter  # pylint: disable=import-outside-toplevel
     except ImportError:
-      raise ImportError("TensorBoard files need tensorboardX: pip install -e '.[experiments]'") \
-          from None
-    self._writers = {run: SummaryWriter(str(pathlib.Path(directory) / run),
-                                        purge_step=start_step or None, flush_secs=30)
-                     for run in runs}
+      raise ImportError(
+        "TensorBoard files need tensorboardX: pip install -e '.[experiments]'"
+      ) from None
+    self._writers = {
+      run: SummaryWriter(
+        str(pathlib.Path(directory) / run), purge_step=start_step or None, flush_secs=30
+      )
+      for run in runs
+    }
 
   def write(self, rows: Iterable[dict], keys: Iterable[str]) -> None:
     keys = tuple(keys)

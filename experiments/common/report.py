@@ -20,12 +20,14 @@ DEFAULT_PANELS = (("loss", ("batch_loss",), True), ("learning rate", ("lr",), Fa
 def pyplot():
   """matplotlib's pyplot on the file-only backend (jaxsched's own plotting set-up)."""
   from jaxsched import _plotting  # pylint: disable=import-outside-toplevel
+
   return _plotting._pyplot()  # pylint: disable=protected-access
 
 
 def save_figure(fig, path: pathlib.Path) -> None:
   """Saves and closes ``fig`` as jaxsched's plots are saved."""
   from jaxsched import _plotting  # pylint: disable=import-outside-toplevel
+
   _plotting._save(fig, path)  # pylint: disable=protected-access
 
 
@@ -66,9 +68,14 @@ def summarize(study, config, rows: list, run_wall: dict) -> list:
   for name, history in by_run(rows).items():
     last = history[-1]
     metrics = [k for k in last if k not in ROW_KEYS]
-    item = {"run": name, "spec": last["spec"], "seed": last["seed"],
-            "final_step": last["step"], "diverged": bool(last["diverged"]),
-            "diverged_at_step": last.get("diverged_at_step")}
+    item = {
+      "run": name,
+      "spec": last["spec"],
+      "seed": last["seed"],
+      "final_step": last["step"],
+      "diverged": bool(last["diverged"]),
+      "diverged_at_step": last.get("diverged_at_step"),
+    }
     item.update({f"final_{k}": last_finite(history, k) for k in metrics})
     if study.summarize_run is not None:
       item.update(study.summarize_run(config, history))
@@ -87,12 +94,17 @@ def _fmt(x) -> str:
 
 def runs_table(summary: list, keys: tuple) -> str:
   """A markdown table of the runs' final values of ``keys``; diverged runs say so."""
-  lines = ["| run | " + " | ".join(keys) + " | diverged | wall s |",
-           "|---|" + "---:|" * len(keys) + "---|---:|"]
+  lines = [
+    "| run | " + " | ".join(keys) + " | diverged | wall s |",
+    "|---|" + "---:|" * len(keys) + "---|---:|",
+  ]
   for s in summary:
     diverged = f"at step {s['diverged_at_step']}" if s["diverged"] else "no"
-    lines.append(f"| {s['run']} | " + " | ".join(_fmt(s.get(k)) for k in keys) +
-                 f" | {diverged} | {s['wall_seconds']} |")
+    lines.append(
+      f"| {s['run']} | "
+      + " | ".join(_fmt(s.get(k)) for k in keys)
+      + f" | {diverged} | {s['wall_seconds']} |"
+    )
   return "\n".join(lines) + "\n"
 
 
@@ -100,8 +112,9 @@ def plot_curves(rows: list, panels: tuple, path: pathlib.Path) -> None:
   """One panel per ``(title, keys, log_y)`` against the step (log x); x marks divergence."""
   plt = pyplot()
   runs = by_run(rows)
-  fig, axes = plt.subplots(len(panels), 1, figsize=(10, 2.6 + 2.4 * len(panels)), sharex=True,
-                           squeeze=False)
+  fig, axes = plt.subplots(
+    len(panels), 1, figsize=(10, 2.6 + 2.4 * len(panels)), sharex=True, squeeze=False
+  )
   palette = plt.cm.tab10 if len(runs) <= 10 else plt.cm.tab20
   for index, (name, history) in enumerate(runs.items()):
     color = palette(index % 20)
@@ -109,9 +122,14 @@ def plot_curves(rows: list, panels: tuple, path: pathlib.Path) -> None:
     for ax, (_, keys, _) in zip(axes[:, 0], panels):
       for k, key in enumerate(keys):
         values = np.asarray([np.nan if r.get(key) is None else r[key] for r in history], float)
-        ax.plot(steps, values, color=color, linestyle="--" if k == 0 and len(keys) > 1 else "-",
-                linewidth=1.0 if k == 0 and len(keys) > 1 else 1.5,
-                label=name if (ax is axes[0, 0] and k == len(keys) - 1) else None)
+        ax.plot(
+          steps,
+          values,
+          color=color,
+          linestyle="--" if k == 0 and len(keys) > 1 else "-",
+          linewidth=1.0 if k == 0 and len(keys) > 1 else 1.5,
+          label=name if (ax is axes[0, 0] and k == len(keys) - 1) else None,
+        )
       if history[-1]["diverged"]:
         at = history[-1].get("diverged_at_step") or steps[-1]
         ax.axvline(max(at, 1), color=color, linestyle=":", linewidth=0.8)

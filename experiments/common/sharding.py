@@ -12,7 +12,9 @@ from typing import Any, Callable, Optional
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import Mesh
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 
 DATA_AXIS = "data"
 MODEL_AXIS = "model"
@@ -31,8 +33,9 @@ def initialize(coordinator: Optional[str], num_processes: int, process_id: int) 
   if not 0 <= process_id < num_processes:
     raise ValueError(f"--process-id={process_id} must be in [0, {num_processes - 1}]")
   jax.config.update("jax_cpu_collectives_implementation", "gloo")
-  jax.distributed.initialize(coordinator_address=coordinator, num_processes=num_processes,
-                             process_id=process_id)
+  jax.distributed.initialize(
+    coordinator_address=coordinator, num_processes=num_processes, process_id=process_id
+  )
 
 
 def is_writer() -> bool:
@@ -85,14 +88,17 @@ def put_examples(tree: Any, mesh: Mesh, axis: int) -> Any:
   Raises:
     ValueError: when a leaf's example axis does not divide over the data axis.
   """
+
   def place(path, leaf):
     leaf = np.asarray(leaf)
     if leaf.shape[axis] % data_size(mesh):
       raise ValueError(
-          f"{jax.tree_util.keystr(path)} has {leaf.shape[axis]} examples, which do not split "
-          f"over the {data_size(mesh)} devices of the data axis: give the study a batch size "
-          "that is a multiple of it")
+        f"{jax.tree_util.keystr(path)} has {leaf.shape[axis]} examples, which do not split "
+        f"over the {data_size(mesh)} devices of the data axis: give the study a batch size "
+        "that is a multiple of it"
+      )
     return put(leaf, examples_sharding(mesh, leaf.ndim, axis))
+
   return jax.tree_util.tree_map_with_path(place, tree)
 
 
@@ -103,7 +109,9 @@ def local(x: jax.Array) -> np.ndarray:
 
 def replicate_outputs(fn: Callable, mesh: Mesh) -> Callable:
   """``fn`` with its ``(state, metrics)`` metrics constrained to be replicated."""
+
   def wrapped(*args):
     state, metrics = fn(*args)
     return state, jax.lax.with_sharding_constraint(metrics, replicated(mesh))
+
   return wrapped

@@ -12,5 +12,4 @@ from experiments.grokking import configs
 from experiments.grokking import train
 
 if __name__ == "__main__":
-  sys.exit(cli.main(train.STUDY, configs.PRESETS, configs.get,
-                    description=__doc__.splitlines()[2]))
+  sys.exit(cli.main(train.STUDY, configs.PRESETS, configs.get, description=__doc__.splitlines()[2]))

@@ -19,6 +19,7 @@ def adamw(weight_decay: float = 1.0, **kwargs) -> dict:
 @dataclasses.dataclass(frozen=True)
 class Config(common.Config):
   """Everything one invocation of the study needs."""
+
   operation: str = "add"  # add, sub, mul, div (mod p)
   modulus: int = 97
   train_fraction: float = 0.3

@@ -14,6 +14,7 @@ OPERATIONS = ("add", "sub", "mul", "div")
 
 class Table(NamedTuple):
   """All examples of one operation."""
+
   inputs: np.ndarray  # (N, 2) int32: a, b
   targets: np.ndarray  # (N,) int32: a op b mod p
   modulus: int
@@ -21,6 +22,7 @@ class Table(NamedTuple):
 
 class Split(NamedTuple):
   """Indices into a :class:`Table` for training and validation."""
+
   train: np.ndarray  # (n_train,) int32
   val: np.ndarray  # (N - n_train,) int32
 

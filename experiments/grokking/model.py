@@ -16,9 +16,13 @@ class MLP(nnx.Module):
     init = nnx.initializers.normal(stddev=1.0 / jnp.sqrt(2.0))
     self.embed_a = nnx.Embed(modulus, width, embedding_init=init, rngs=rngs)
     self.embed_b = nnx.Embed(modulus, width, embedding_init=init, rngs=rngs)
-    self.out = nnx.Linear(width, modulus, use_bias=False,
-                          kernel_init=nnx.initializers.normal(stddev=1.0 / jnp.sqrt(width)),
-                          rngs=rngs)
+    self.out = nnx.Linear(
+      width,
+      modulus,
+      use_bias=False,
+      kernel_init=nnx.initializers.normal(stddev=1.0 / jnp.sqrt(width)),
+      rngs=rngs,
+    )
 
   def __call__(self, pairs_Bx2: jax.Array) -> jax.Array:
     hidden_BxH = (self.embed_a(pairs_Bx2[:, 0]) + self.embed_b(pairs_Bx2[:, 1])) ** 2
@@ -26,22 +30,31 @@ class MLP(nnx.Module):
 
 
 class Block(nnx.Module):
-  """Pre-LayerNorm (optional) causal self-attention and MLP block."""
+  """Pre-LayerNorm (optional) causal self-attention and MLP block.
 
-  def __init__(self, width: int, num_heads: int, mlp_width: int, layer_norm: bool, *,
-               rngs: nnx.Rngs):
+  ``last_only``: the block's output at the last position alone (one query,
+  attending to every position), all that a model reading its prediction at
+  ``=`` needs from its last block. Keys and values still cover every position.
+  """
+
+  def __init__(
+    self, width: int, num_heads: int, mlp_width: int, layer_norm: bool, *, rngs: nnx.Rngs
+  ):
     self.norm_attn = nnx.LayerNorm(width, rngs=rngs) if layer_norm else None
-    self.attn = nnx.MultiHeadAttention(num_heads=num_heads, in_features=width, use_bias=layer_norm,
-                                       decode=False, rngs=rngs)
+    self.attn = nnx.MultiHeadAttention(
+      num_heads=num_heads, in_features=width, use_bias=layer_norm, decode=False, rngs=rngs
+    )
     self.norm_mlp = nnx.LayerNorm(width, rngs=rngs) if layer_norm else None
     self.mlp_in = nnx.Linear(width, mlp_width, rngs=rngs)
     self.mlp_out = nnx.Linear(mlp_width, width, rngs=rngs)
 
-  def __call__(self, x_BxLxD: jax.Array, mask: jax.Array) -> jax.Array:
-    h = self.norm_attn(x_BxLxD) if self.norm_attn is not None else x_BxLxD
-    x_BxLxD = x_BxLxD + self.attn(h, mask=mask)
-    h = self.norm_mlp(x_BxLxD) if self.norm_mlp is not None else x_BxLxD
-    return x_BxLxD + self.mlp_out(jax.nn.relu(self.mlp_in(h)))
+  def __call__(self, x_BxLxD: jax.Array, mask: jax.Array, *, last_only: bool = False) -> jax.Array:
+    h_BxLxD = self.norm_attn(x_BxLxD) if self.norm_attn is not None else x_BxLxD
+    if last_only:  # one query, at the last position: L = 1 from here on
+      x_BxLxD, mask = x_BxLxD[:, -1:], mask[..., -1:, :]
+    x_BxLxD = x_BxLxD + self.attn(h_BxLxD[:, -x_BxLxD.shape[1] :], h_BxLxD, mask=mask)
+    h_BxLxD = self.norm_mlp(x_BxLxD) if self.norm_mlp is not None else x_BxLxD
+    return x_BxLxD + self.mlp_out(jax.nn.relu(self.mlp_in(h_BxLxD)))
 
 
 class Transformer(nnx.Module):
@@ -49,17 +62,30 @@ class Transformer(nnx.Module):
 
   Power et al. (2022): 2 layers, width 128, 4 heads, LayerNorm, operator token.
   Nanda et al. (2023): 1 layer, width 128, 4 heads, MLP 512, no LayerNorm, ``a b =``.
+  Only the prediction at ``=`` is read, so the last block runs at that position
+  alone (the same logits as running it at every position, for a third of the work).
   """
 
-  def __init__(self, modulus: int, num_layers: int, width: int, num_heads: int, mlp_width: int,
-               layer_norm: bool, with_operator: bool, *, rngs: nnx.Rngs):
+  def __init__(
+    self,
+    modulus: int,
+    num_layers: int,
+    width: int,
+    num_heads: int,
+    mlp_width: int,
+    layer_norm: bool,
+    with_operator: bool,
+    *,
+    rngs: nnx.Rngs,
+  ):
     self.modulus = modulus
     self.with_operator = with_operator
     length = 4 if with_operator else 3
     self.embed = nnx.Embed(modulus + 2, width, rngs=rngs)
     self.position = nnx.Param(nnx.initializers.normal(0.02)(rngs.params(), (length, width)))
-    self.blocks = nnx.List([Block(width, num_heads, mlp_width, layer_norm, rngs=rngs)
-                            for _ in range(num_layers)])
+    self.blocks = nnx.List(
+      [Block(width, num_heads, mlp_width, layer_norm, rngs=rngs) for _ in range(num_layers)]
+    )
     self.norm = nnx.LayerNorm(width, rngs=rngs) if layer_norm else None
     self.unembed = nnx.Linear(width, modulus, use_bias=False, rngs=rngs)
 
@@ -70,11 +96,12 @@ class Transformer(nnx.Module):
     tokens_BxL = jnp.stack(parts, axis=1)
     x_BxLxD = self.embed(tokens_BxL) + self.position[...][None]
     mask = nnx.make_causal_mask(tokens_BxL)
-    for block in self.blocks:
-      x_BxLxD = block(x_BxLxD, mask)
+    for i, block in enumerate(self.blocks):
+      x_BxLxD = block(x_BxLxD, mask, last_only=i == len(self.blocks) - 1)
+    x_BxD = x_BxLxD[:, -1]
     if self.norm is not None:
-      x_BxLxD = self.norm(x_BxLxD)
-    return self.unembed(x_BxLxD[:, -1])
+      x_BxD = self.norm(x_BxD)
+    return self.unembed(x_BxD)
 
 
 def build(name: str, modulus: int, *, width: int, rngs: nnx.Rngs) -> nnx.Module:
@@ -82,9 +109,25 @@ def build(name: str, modulus: int, *, width: int, rngs: nnx.Rngs) -> nnx.Module:
   if name == "mlp":
     return MLP(modulus, width, rngs=rngs)
   if name == "power":
-    return Transformer(modulus, num_layers=2, width=width, num_heads=4, mlp_width=4 * width,
-                       layer_norm=True, with_operator=True, rngs=rngs)
+    return Transformer(
+      modulus,
+      num_layers=2,
+      width=width,
+      num_heads=4,
+      mlp_width=4 * width,
+      layer_norm=True,
+      with_operator=True,
+      rngs=rngs,
+    )
   if name == "nanda":
-    return Transformer(modulus, num_layers=1, width=width, num_heads=4, mlp_width=4 * width,
-                       layer_norm=False, with_operator=False, rngs=rngs)
+    return Transformer(
+      modulus,
+      num_layers=1,
+      width=width,
+      num_heads=4,
+      mlp_width=4 * width,
+      layer_norm=False,
+      with_operator=False,
+      rngs=rngs,
+    )
   raise ValueError(f"model={name!r} must be one of 'mlp', 'power', 'nanda'")

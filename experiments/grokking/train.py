@@ -46,8 +46,12 @@ def evaluate(model: nnx.Module, data: dict) -> dict:
   """Loss and accuracy on the whole training and validation splits."""
   train_loss, train_acc = _loss_and_accuracy(model, data["train"])
   val_loss, val_acc = _loss_and_accuracy(model, data["val"])
-  return {"train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss,
-          "val_acc": val_acc}
+  return {
+    "train_loss": train_loss,
+    "train_acc": train_acc,
+    "val_loss": val_loss,
+    "val_acc": val_acc,
+  }
 
 
 @functools.lru_cache(maxsize=64)
@@ -55,9 +59,12 @@ def _splits(operation: str, modulus: int, train_fraction: float, seed: int) -> d
   """The seed's training and validation examples, padded for any device count."""
   table = data_lib.table(operation, modulus)
   split = data_lib.split(len(table.targets), train_fraction, seed)
-  return {name: sharding.pad_examples({"inputs": table.inputs[idx], "targets": table.targets[idx]},
-                                      "weights")
-          for name, idx in (("train", split.train), ("val", split.val))}
+  return {
+    name: sharding.pad_examples(
+      {"inputs": table.inputs[idx], "targets": table.targets[idx]}, "weights"
+    )
+    for name, idx in (("train", split.train), ("val", split.val))
+  }
 
 
 def eval_data(config: Config, run: engine.Run) -> dict:
@@ -71,21 +78,35 @@ def batches(config: Config, run: engine.Run, start: int, num_steps: int) -> dict
     return jax.tree.map(lambda x: np.broadcast_to(x, (num_steps,) + x.shape), train)
   n_train = int(train["weights"].sum())
   positions = np.random.default_rng([run.seed, start]).integers(
-      0, n_train, (num_steps, config.batch_size))
-  return {"inputs": train["inputs"][positions], "targets": train["targets"][positions],
-          "weights": np.ones(positions.shape, np.float32)}
+    0, n_train, (num_steps, config.batch_size)
+  )
+  return {
+    "inputs": train["inputs"][positions],
+    "targets": train["targets"][positions],
+    "weights": np.ones(positions.shape, np.float32),
+  }
 
 
 STUDY = engine.Study(
-    name="grokking", init_model=init_model, loss_fn=loss_fn, evaluate=evaluate,
-    batches=batches, eval_data=eval_data, progress_keys=("train_acc", "val_acc"),
-    summarize_run=analysis.summarize_run, write_results=analysis.write_results,
-    panels=(("accuracy", ("train_acc", "val_acc"), False),
-            ("loss", ("train_loss", "val_loss"), True),
-            ("learning rate", ("lr",), False)))
+  name="grokking",
+  init_model=init_model,
+  loss_fn=loss_fn,
+  evaluate=evaluate,
+  batches=batches,
+  eval_data=eval_data,
+  progress_keys=("train_acc", "val_acc"),
+  summarize_run=analysis.summarize_run,
+  write_results=analysis.write_results,
+  panels=(
+    ("accuracy", ("train_acc", "val_acc"), False),
+    ("loss", ("train_loss", "val_loss"), True),
+    ("learning rate", ("lr",), False),
+  ),
+)
 
 
-def train_and_evaluate(config: Config, workdir, *, resume: bool = False,
-                       progress: bool = True) -> list:
+def train_and_evaluate(
+  config: Config, workdir, *, resume: bool = False, progress: bool = True
+) -> list:
   """Trains every run of ``config`` into ``workdir`` (see ``engine.train_and_evaluate``)."""
   return engine.train_and_evaluate(STUDY, config, workdir, resume=resume, progress=progress)

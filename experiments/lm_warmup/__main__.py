@@ -12,5 +12,4 @@ from experiments.lm_warmup import configs
 from experiments.lm_warmup import train
 
 if __name__ == "__main__":
-  sys.exit(cli.main(train.STUDY, configs.PRESETS, configs.get,
-                    description=__doc__.splitlines()[2]))
+  sys.exit(cli.main(train.STUDY, configs.PRESETS, configs.get, description=__doc__.splitlines()[2]))

@@ -25,42 +25,60 @@ import numpy as np
 from experiments.common import optim
 from experiments.common import report
 
-CONFIG_KEYS = ("width", "depth", "warmup_steps", "warmup_kind", "qk_layernorm", "z_loss",
-               "weight_decay_mode", "schedule")
+CONFIG_KEYS = (
+  "width",
+  "depth",
+  "warmup_steps",
+  "warmup_kind",
+  "qk_layernorm",
+  "z_loss",
+  "weight_decay_mode",
+  "schedule",
+)
 
 
 def run_settings(config, spec: dict) -> dict:
   """The quantities a run varies, read from its spec over the config's defaults."""
   schedule = spec["schedule"]
   core = optim.core_entry(spec.get("optimizer", config.optimizer))
-  return {"width": spec.get("width", config.width), "depth": spec.get("depth", config.depth),
-          "warmup_steps": schedule.get("warmup_steps", 0),
-          "warmup_kind": schedule.get("warmup_kind", "linear"),
-          "schedule": schedule["type"],
-          "peak_lr": spec.get("learning_rate", config.learning_rate),
-          "qk_layernorm": bool(spec.get("qk_layernorm", config.qk_layernorm)),
-          "z_loss": spec.get("z_loss", config.z_loss),
-          "weight_decay_mode": core["weight_decay_mode"],
-          "weight_decay": core["weight_decay"]}
+  return {
+    "width": spec.get("width", config.width),
+    "depth": spec.get("depth", config.depth),
+    "warmup_steps": schedule.get("warmup_steps", 0),
+    "warmup_kind": schedule.get("warmup_kind", "linear"),
+    "schedule": schedule["type"],
+    "peak_lr": spec.get("learning_rate", config.learning_rate),
+    "qk_layernorm": bool(spec.get("qk_layernorm", config.qk_layernorm)),
+    "z_loss": spec.get("z_loss", config.z_loss),
+    "weight_decay_mode": core["weight_decay_mode"],
+    "weight_decay": core["weight_decay"],
+  }
 
 
 def summarize_run(config, history: list) -> dict:
   spec = report.run_spec(config, history[-1]["spec"])
   logits = [r["max_attn_logit"] for r in history if r.get("max_attn_logit") is not None]
-  return {**run_settings(config, spec),
-          "final_val_loss": None if history[-1]["diverged"] else history[-1]["val_loss"],
-          "max_attn_logit": max(logits) if logits else None}
+  return {
+    **run_settings(config, spec),
+    "final_val_loss": None if history[-1]["diverged"] else history[-1]["val_loss"],
+    "max_attn_logit": max(logits) if logits else None,
+  }
 
 
 def sensitivity(losses: dict, l0: float, margin: float) -> dict:
   """The measures of one configuration and seed from ``{peak_lr: final loss or None}``."""
   lrs = sorted(losses)
-  capped = [l0 if losses[lr] is None or not math.isfinite(losses[lr]) else min(losses[lr], l0)
-            for lr in lrs]
+  capped = [
+    l0 if losses[lr] is None or not math.isfinite(losses[lr]) else min(losses[lr], l0) for lr in lrs
+  ]
   best = min(capped)
   stable = [lr for lr in lrs if losses[lr] is not None and losses[lr] < l0 - margin]
-  return {"lr_sensitivity": float(np.mean(capped) - best), "best_loss": float(best),
-          "best_lr": lrs[int(np.argmin(capped))], "max_stable_lr": max(stable) if stable else None}
+  return {
+    "lr_sensitivity": float(np.mean(capped) - best),
+    "best_loss": float(best),
+    "best_lr": lrs[int(np.argmin(capped))],
+    "max_stable_lr": max(stable) if stable else None,
+  }
 
 
 def _spread(values: list) -> dict:
@@ -87,8 +105,11 @@ def sensitivities(config, summary: list, vocab_size: int) -> list:
       item[measure], item[f"{measure}_sd"] = spread["mean"], spread["sd"]
     for measure in ("best_lr", "max_stable_lr"):
       values = [p[measure] for p in per_seed]
-      item[measure] = float(np.median([v for v in values if v is not None])) if any(
-          v is not None for v in values) else None
+      item[measure] = (
+        float(np.median([v for v in values if v is not None]))
+        if any(v is not None for v in values)
+        else None
+      )
       item[f"{measure}_per_seed"] = values
     out.append(item)
   return out
@@ -116,16 +137,24 @@ def _fmt(x: Optional[float], sd: Optional[float] = None) -> str:
 
 
 def sensitivity_table(items: list) -> str:
-  lines = ["| configuration | seeds | LR sensitivity | best loss | best LR (median) "
-           "| max stable LR (median) |", "|---|---:|---:|---:|---:|---:|"]
+  lines = [
+    "| configuration | seeds | LR sensitivity | best loss | best LR (median) "
+    "| max stable LR (median) |",
+    "|---|---:|---:|---:|---:|---:|",
+  ]
   for item in items:
-    lines.append(f"| {_label(item)} | {item['seeds']} | "
-                 f"{_fmt(item['lr_sensitivity'], item['lr_sensitivity_sd'])} | "
-                 f"{_fmt(item['best_loss'], item['best_loss_sd'])} | {item['best_lr']:g} | "
-                 f"{'-' if item['max_stable_lr'] is None else format(item['max_stable_lr'], 'g')} |")
-  return ("LR sensitivity = mean over the LR grid of min(l, l0) - l* (l0 = ln V, the loss at the "
-          "start); max stable LR = the largest LR that did not diverge and ended at least "
-          "failure_margin below l0.\n\n" + "\n".join(lines) + "\n")
+    lines.append(
+      f"| {_label(item)} | {item['seeds']} | "
+      f"{_fmt(item['lr_sensitivity'], item['lr_sensitivity_sd'])} | "
+      f"{_fmt(item['best_loss'], item['best_loss_sd'])} | {item['best_lr']:g} | "
+      f"{'-' if item['max_stable_lr'] is None else format(item['max_stable_lr'], 'g')}"
+      " |"
+    )
+  return (
+    "LR sensitivity = mean over the LR grid of min(l, l0) - l* (l0 = ln V, the loss at the "
+    "start); max stable LR = the largest LR that did not diverge and ended at least "
+    "failure_margin below l0.\n\n" + "\n".join(lines) + "\n"
+  )
 
 
 def plot_loss_vs_lr(summary: list, l0: float, path: pathlib.Path) -> None:
@@ -133,21 +162,39 @@ def plot_loss_vs_lr(summary: list, l0: float, path: pathlib.Path) -> None:
   Fig. 1); qk-layernorm dashed; diverged runs drawn at l0."""
   plt = report.pyplot()
   widths = sorted({s["width"] for s in summary})
-  fig, axes = plt.subplots(1, len(widths), figsize=(5 * len(widths), 4.2), squeeze=False,
-                           sharey=True)
+  fig, axes = plt.subplots(
+    1, len(widths), figsize=(5 * len(widths), 4.2), squeeze=False, sharey=True
+  )
   for ax, width in zip(axes[0], widths):
     lines: dict = {}
     for s in summary:
       if s["width"] == width and s["warmup_kind"] == "linear" and s["schedule"] == "warmup_cosine":
-        key = (s["warmup_steps"], s["qk_layernorm"], s["z_loss"], s["weight_decay_mode"], s["depth"])
+        key = (
+          s["warmup_steps"],
+          s["qk_layernorm"],
+          s["z_loss"],
+          s["weight_decay_mode"],
+          s["depth"],
+        )
         lines.setdefault(key, {}).setdefault(s["peak_lr"], []).append(
-            l0 if s["final_val_loss"] is None else min(s["final_val_loss"], l0))
-    for (warmup, qk, z, mode, depth), points in sorted(lines.items(), key=str):
+          l0 if s["final_val_loss"] is None else min(s["final_val_loss"], l0)
+        )
+    for (warmup, qk, z, mode, _depth), points in sorted(lines.items(), key=str):
       lrs = sorted(points)
-      label = f"warmup {warmup}" + (" qk-LN" if qk else "") + (f" z {z:g}" if z else "") + (
-          f" wd {mode}" if mode != "independent" else "")
-      ax.plot(lrs, [np.mean(points[lr]) for lr in lrs], marker="o", markersize=3,
-              linestyle="--" if qk else "-", label=label)
+      label = (
+        f"warmup {warmup}"
+        + (" qk-LN" if qk else "")
+        + (f" z {z:g}" if z else "")
+        + (f" wd {mode}" if mode != "independent" else "")
+      )
+      ax.plot(
+        lrs,
+        [np.mean(points[lr]) for lr in lrs],
+        marker="o",
+        markersize=3,
+        linestyle="--" if qk else "-",
+        label=label,
+      )
     ax.axhline(l0, color="gray", linewidth=0.8, linestyle=":")
     ax.set_xscale("log")
     ax.set_title(f"width {width}")
@@ -164,15 +211,24 @@ def plot_sensitivity(items: list, path: pathlib.Path) -> None:
   fig, ax = plt.subplots(figsize=(6.5, 4.2))
   lines: dict = {}
   for item in items:
-    if item["warmup_kind"] == "linear" and item["schedule"] == "warmup_cosine" and not item[
-        "z_loss"] and item["weight_decay_mode"] == "independent":
+    if (
+      item["warmup_kind"] == "linear"
+      and item["schedule"] == "warmup_cosine"
+      and not item["z_loss"]
+      and item["weight_decay_mode"] == "independent"
+    ):
       lines.setdefault((item["width"], item["depth"], item["qk_layernorm"]), []).append(item)
   for (width, depth, qk), points in sorted(lines.items()):
     points.sort(key=lambda p: p["warmup_steps"])
-    ax.errorbar([max(p["warmup_steps"], 1) for p in points], [p["lr_sensitivity"] for p in points],
-                yerr=[p["lr_sensitivity_sd"] for p in points], marker="o", capsize=3,
-                linestyle="--" if qk else "-", label=f"width {width}, depth {depth}" +
-                (", qk-LN" if qk else ""))
+    ax.errorbar(
+      [max(p["warmup_steps"], 1) for p in points],
+      [p["lr_sensitivity"] for p in points],
+      yerr=[p["lr_sensitivity_sd"] for p in points],
+      marker="o",
+      capsize=3,
+      linestyle="--" if qk else "-",
+      label=f"width {width}, depth {depth}" + (", qk-LN" if qk else ""),
+    )
   ax.set_xscale("log")
   ax.set_xlabel("warmup steps (0 drawn at 1)")
   ax.set_ylabel("LR sensitivity (nats)")
@@ -191,9 +247,14 @@ def plot_attention_logits(rows: list, summary: list, path: pathlib.Path) -> None
     if name in chosen:
       s = chosen[name]
       values = [np.nan if r.get("max_attn_logit") is None else r["max_attn_logit"] for r in history]
-      ax.plot([r["step"] for r in history], values, linestyle="--" if s["qk_layernorm"] else "-",
-              linewidth=1, label=f"w{s['width']} lr {s['peak_lr']:g} warmup {s['warmup_steps']}"
-              + (" qk-LN" if s["qk_layernorm"] else ""))
+      ax.plot(
+        [r["step"] for r in history],
+        values,
+        linestyle="--" if s["qk_layernorm"] else "-",
+        linewidth=1,
+        label=f"w{s['width']} lr {s['peak_lr']:g} warmup {s['warmup_steps']}"
+        + (" qk-LN" if s["qk_layernorm"] else ""),
+      )
   ax.set_yscale("log")
   ax.set_xlabel("step")
   ax.set_ylabel("max |attention logit| (validation)")
@@ -209,11 +270,17 @@ def plot_phase_diagram(summary: list, l0: float, margin: float, path: pathlib.Pa
   width = max(s["width"] for s in summary)
   cells: dict = {}
   for s in summary:
-    if (s["width"] == width and not s["qk_layernorm"] and s["warmup_kind"] == "linear"
-        and s["schedule"] == "warmup_cosine" and not s["z_loss"]
-        and s["weight_decay_mode"] == "independent"):
+    if (
+      s["width"] == width
+      and not s["qk_layernorm"]
+      and s["warmup_kind"] == "linear"
+      and s["schedule"] == "warmup_cosine"
+      and not s["z_loss"]
+      and s["weight_decay_mode"] == "independent"
+    ):
       cells.setdefault((s["warmup_steps"], s["peak_lr"]), []).append(
-          l0 if s["final_val_loss"] is None else min(s["final_val_loss"], l0))
+        l0 if s["final_val_loss"] is None else min(s["final_val_loss"], l0)
+      )
   if not cells:
     return
   warmups, lrs = sorted({k[0] for k in cells}), sorted({k[1] for k in cells})
@@ -240,6 +307,7 @@ def plot_phase_diagram(summary: list, l0: float, margin: float, path: pathlib.Pa
 def write_results(config, workdir: pathlib.Path, rows: list, summary: list) -> str:
   """Writes sensitivity.json and the plots; returns the sensitivity table for results.md."""
   from experiments.lm_warmup import train  # pylint: disable=import-outside-toplevel
+
   vocab = train.corpus(config).vocab_size
   items = sensitivities(config, summary, vocab)
   (workdir / "sensitivity.json").write_text(json.dumps(items, indent=2))

@@ -14,8 +14,14 @@ from experiments.common import config as common
 
 def adamw(weight_decay: float = 1e-4, mode: str = "independent") -> dict:
   """Wortsman et al.'s AdamW: betas 0.9/0.95, eps 1e-8, independent weight decay 1e-4."""
-  return {"type": "adamw", "b1": 0.9, "b2": 0.95, "eps": 1e-8, "weight_decay": weight_decay,
-          "weight_decay_mode": mode}
+  return {
+    "type": "adamw",
+    "b1": 0.9,
+    "b2": 0.95,
+    "eps": 1e-8,
+    "weight_decay": weight_decay,
+    "weight_decay_mode": mode,
+  }
 
 
 CLIP = {"type": "clip_by_global_norm", "max_norm": 1.0}
@@ -24,6 +30,7 @@ CLIP = {"type": "clip_by_global_norm", "max_norm": 1.0}
 @dataclasses.dataclass(frozen=True)
 class Config(common.Config):
   """Everything one invocation of the study needs."""
+
   corpus: str = "pydoc"  # pydoc (characters) or stdlib (bytes)
   context: int = 64
   width: int = 64

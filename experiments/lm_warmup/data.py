@@ -34,6 +34,7 @@ def load(name: str, max_bytes: int = 32_000_000) -> Corpus:
   """The corpus called ``name`` (see the module docstring)."""
   if name == "pydoc":
     from pydoc_data.topics import topics  # pylint: disable=import-outside-toplevel
+
     text = "".join(topics[key] for key in sorted(topics))
     alphabet = sorted(set(text))
     index = {c: i for i, c in enumerate(alphabet)}
@@ -44,7 +45,7 @@ def load(name: str, max_bytes: int = 32_000_000) -> Corpus:
     for path in sorted(root.rglob("*.py")):
       if size >= max_bytes or "site-packages" in path.parts:
         continue
-      data = path.read_bytes()[:max_bytes - size]
+      data = path.read_bytes()[: max_bytes - size]
       chunks.append(data)
       size += len(data)
     return _split(np.frombuffer(b"".join(chunks), np.uint8).astype(np.int32), 256)

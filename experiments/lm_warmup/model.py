@@ -30,13 +30,14 @@ def rope(x_BxLxHxK: jax.Array) -> jax.Array:
 class Attention(nnx.Module):
   """Causal multi-head self-attention; returns the output and the largest |attention logit|."""
 
-  def __init__(self, width: int, heads: int, qk_layernorm: bool, use_rope: bool, *,
-               rngs: nnx.Rngs):
+  def __init__(self, width: int, heads: int, qk_layernorm: bool, use_rope: bool, *, rngs: nnx.Rngs):
     self.heads, self.use_rope = heads, use_rope
-    self.qkv = nnx.Linear(width, 3 * width, use_bias=False, kernel_init=_kernel((None, MODEL_AXIS)),
-                          rngs=rngs)
-    self.out = nnx.Linear(width, width, use_bias=False, kernel_init=_kernel((MODEL_AXIS, None)),
-                          rngs=rngs)
+    self.qkv = nnx.Linear(
+      width, 3 * width, use_bias=False, kernel_init=_kernel((None, MODEL_AXIS)), rngs=rngs
+    )
+    self.out = nnx.Linear(
+      width, width, use_bias=False, kernel_init=_kernel((MODEL_AXIS, None)), rngs=rngs
+    )
     head_dim = width // heads
     self.q_norm = nnx.LayerNorm(head_dim, use_bias=False, rngs=rngs) if qk_layernorm else None
     self.k_norm = nnx.LayerNorm(head_dim, use_bias=False, rngs=rngs) if qk_layernorm else None
@@ -50,7 +51,8 @@ class Attention(nnx.Module):
     if self.use_rope:
       q_BxLxHxK, k_BxLxHxK = rope(q_BxLxHxK), rope(k_BxLxHxK)
     logits_BxHxLxL = jnp.einsum("bqhk,bthk->bhqt", q_BxLxHxK, k_BxLxHxK) / jnp.sqrt(
-        jnp.float32(d // self.heads))
+      jnp.float32(d // self.heads)
+    )
     causal_LxL = jnp.tril(jnp.ones((length, length), bool))
     max_logit = jnp.max(jnp.where(causal_LxL, jnp.abs(logits_BxHxLxL), 0.0))
     weights = jax.nn.softmax(jnp.where(causal_LxL, logits_BxHxLxL, -1e30), axis=-1)
@@ -59,15 +61,16 @@ class Attention(nnx.Module):
 
 
 class Block(nnx.Module):
-  def __init__(self, width: int, heads: int, qk_layernorm: bool, use_rope: bool, *,
-               rngs: nnx.Rngs):
+  def __init__(self, width: int, heads: int, qk_layernorm: bool, use_rope: bool, *, rngs: nnx.Rngs):
     self.norm_attn = nnx.LayerNorm(width, use_bias=False, rngs=rngs)
     self.attn = Attention(width, heads, qk_layernorm, use_rope, rngs=rngs)
     self.norm_mlp = nnx.LayerNorm(width, use_bias=False, rngs=rngs)
-    self.mlp_in = nnx.Linear(width, 4 * width, use_bias=False,
-                             kernel_init=_kernel((None, MODEL_AXIS)), rngs=rngs)
-    self.mlp_out = nnx.Linear(4 * width, width, use_bias=False,
-                              kernel_init=_kernel((MODEL_AXIS, None)), rngs=rngs)
+    self.mlp_in = nnx.Linear(
+      width, 4 * width, use_bias=False, kernel_init=_kernel((None, MODEL_AXIS)), rngs=rngs
+    )
+    self.mlp_out = nnx.Linear(
+      4 * width, width, use_bias=False, kernel_init=_kernel((MODEL_AXIS, None)), rngs=rngs
+    )
 
   def __call__(self, x_BxLxD: jax.Array) -> tuple:
     h_BxLxD, max_logit = self.attn(self.norm_attn(x_BxLxD))
@@ -78,21 +81,36 @@ class Block(nnx.Module):
 class Transformer(nnx.Module):
   """Token ids ``(B, L)`` to next-token logits ``(B, L, V)`` and per-layer max attention logits."""
 
-  def __init__(self, vocab_size: int, context: int, width: int, depth: int, heads: int,
-               qk_layernorm: bool, positions: str, z_loss: float, *, rngs: nnx.Rngs):
+  def __init__(
+    self,
+    vocab_size: int,
+    context: int,
+    width: int,
+    depth: int,
+    heads: int,
+    qk_layernorm: bool,
+    positions: str,
+    z_loss: float,
+    *,
+    rngs: nnx.Rngs,
+  ):
     self.z_loss = z_loss  # the z-loss coefficient (static)
     self.embed = nnx.Embed(vocab_size, width, rngs=rngs)
-    self.position = (nnx.Param(nnx.initializers.normal(0.02)(rngs.params(), (context, width)))
-                     if positions == "learned" else None)
-    self.blocks = nnx.List([Block(width, heads, qk_layernorm, positions == "rope", rngs=rngs)
-                            for _ in range(depth)])
+    self.position = (
+      nnx.Param(nnx.initializers.normal(0.02)(rngs.params(), (context, width)))
+      if positions == "learned"
+      else None
+    )
+    self.blocks = nnx.List(
+      [Block(width, heads, qk_layernorm, positions == "rope", rngs=rngs) for _ in range(depth)]
+    )
     self.norm = nnx.LayerNorm(width, use_bias=False, rngs=rngs)
     self.unembed = nnx.Linear(width, vocab_size, use_bias=False, rngs=rngs)
 
   def __call__(self, tokens_BxL: jax.Array) -> tuple:
     x_BxLxD = self.embed(tokens_BxL)
     if self.position is not None:
-      x_BxLxD = x_BxLxD + self.position[...][None, :tokens_BxL.shape[1]]
+      x_BxLxD = x_BxLxD + self.position[...][None, : tokens_BxL.shape[1]]
     max_logits = []
     for block in self.blocks:
       x_BxLxD, max_logit = block(x_BxLxD)

@@ -1,4 +1,4 @@
-"""The LM warmup study on the shared engine: model, next-token loss with z-loss, evaluation, batches.
+"""LM warmup study on the shared engine: model, next-token loss with z-loss, evaluation, batches.
 
 Batches are windows of ``context + 1`` tokens at offsets drawn from the training
 split by a generator seeded with ``(seed, step)``; the validation data is
@@ -26,11 +26,21 @@ def init_model(config: Config, rngs: nnx.Rngs) -> nnx.Module:
   if config.positions not in ("rope", "learned"):
     raise ValueError(f"config field positions={config.positions!r} must be rope or learned")
   if config.width % config.heads or (config.width // config.heads) % 2:
-    raise ValueError(f"config field width={config.width} must split into heads={config.heads} "
-                     "heads of an even size")
-  return model_lib.Transformer(corpus(config).vocab_size, config.context, config.width,
-                               config.depth, config.heads, config.qk_layernorm, config.positions,
-                               config.z_loss, rngs=rngs)
+    raise ValueError(
+      f"config field width={config.width} must split into heads={config.heads} "
+      "heads of an even size"
+    )
+  return model_lib.Transformer(
+    corpus(config).vocab_size,
+    config.context,
+    config.width,
+    config.depth,
+    config.heads,
+    config.qk_layernorm,
+    config.positions,
+    config.z_loss,
+    rngs=rngs,
+  )
 
 
 def _losses(model: nnx.Module, tokens_BxL1: jax.Array) -> tuple:
@@ -51,8 +61,12 @@ def loss_fn(model: nnx.Module, batch: dict) -> tuple:
 def evaluate(model: nnx.Module, data: dict) -> dict:
   """Validation loss, the largest |attention logit| of each layer, and log Z statistics."""
   ce_BxL, z_BxL, max_logits = _losses(model, data["tokens"])
-  out = {"val_loss": jnp.mean(ce_BxL), "z_mean": jnp.mean(z_BxL),
-         "z_max": jnp.max(jnp.abs(z_BxL)), "max_attn_logit": jnp.max(max_logits)}
+  out = {
+    "val_loss": jnp.mean(ce_BxL),
+    "z_mean": jnp.mean(z_BxL),
+    "z_max": jnp.max(jnp.abs(z_BxL)),
+    "max_attn_logit": jnp.max(max_logits),
+  }
   for layer in range(max_logits.shape[0]):
     out[f"max_attn_logit_l{layer}"] = max_logits[layer]
   return out
@@ -68,21 +82,32 @@ def eval_data(config: Config, run: engine.Run) -> dict:
 def batches(config: Config, run: engine.Run, start: int, num_steps: int) -> dict:
   train = corpus(config).train
   starts = np.random.default_rng([run.seed, start]).integers(
-      0, len(train) - config.context - 1, (num_steps, config.batch_size))
+    0, len(train) - config.context - 1, (num_steps, config.batch_size)
+  )
   return {"tokens": data_lib.windows(train, starts, config.context + 1)}
 
 
 STUDY = engine.Study(
-    name="lm_warmup", init_model=init_model, loss_fn=loss_fn, evaluate=evaluate,
-    batches=batches, eval_data=eval_data, progress_keys=("val_loss", "max_attn_logit"),
-    summarize_run=analysis.summarize_run, write_results=analysis.write_results,
-    panels=(("validation loss", ("val_loss",), True), ("max |attention logit|",
-                                                      ("max_attn_logit",), True),
-            ("learning rate", ("lr",), False)),
-    table_keys=("val_loss", "max_attn_logit", "z_max"))
+  name="lm_warmup",
+  init_model=init_model,
+  loss_fn=loss_fn,
+  evaluate=evaluate,
+  batches=batches,
+  eval_data=eval_data,
+  progress_keys=("val_loss", "max_attn_logit"),
+  summarize_run=analysis.summarize_run,
+  write_results=analysis.write_results,
+  panels=(
+    ("validation loss", ("val_loss",), True),
+    ("max |attention logit|", ("max_attn_logit",), True),
+    ("learning rate", ("lr",), False),
+  ),
+  table_keys=("val_loss", "max_attn_logit", "z_max"),
+)
 
 
-def train_and_evaluate(config: Config, workdir, *, resume: bool = False,
-                       progress: bool = True) -> list:
+def train_and_evaluate(
+  config: Config, workdir, *, resume: bool = False, progress: bool = True
+) -> list:
   """Trains every run of ``config`` into ``workdir`` (see ``engine.train_and_evaluate``)."""
   return engine.train_and_evaluate(STUDY, config, workdir, resume=resume, progress=progress)

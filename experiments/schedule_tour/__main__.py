@@ -17,13 +17,14 @@ def _curves(total_steps: int) -> dict[str, jax.Array]:
   """A handful of common schedules over ``total_steps`` steps, one jitted call each."""
   peak = 1e-3
   schedules = {
-      "warmup_cosine": jaxsched.warmup_cosine(peak, total_steps // 20, total_steps, end_value=1e-5),
-      "one_cycle": jaxsched.one_cycle(peak, total_steps),
-      "cosine_warm_restarts": jaxsched.cosine_warm_restarts(peak, total_steps // 7, t_mult=2),
-      "cyclic (triangular2)": jaxsched.cyclic(1e-4, peak, total_steps // 10, mode="triangular2"),
-      "warmup_stable_decay": jaxsched.warmup_stable_decay(
-          peak, total_steps // 20, total_steps // 5, total_steps=total_steps, decay_kind="1-sqrt"),
-      "grokking": jaxsched.grokking(peak, total_steps),
+    "warmup_cosine": jaxsched.warmup_cosine(peak, total_steps // 20, total_steps, end_value=1e-5),
+    "one_cycle": jaxsched.one_cycle(peak, total_steps),
+    "cosine_warm_restarts": jaxsched.cosine_warm_restarts(peak, total_steps // 7, t_mult=2),
+    "cyclic (triangular2)": jaxsched.cyclic(1e-4, peak, total_steps // 10, mode="triangular2"),
+    "warmup_stable_decay": jaxsched.warmup_stable_decay(
+      peak, total_steps // 20, total_steps // 5, total_steps=total_steps, decay_kind="1-sqrt"
+    ),
+    "grokking": jaxsched.grokking(peak, total_steps),
   }
   steps = jnp.arange(total_steps)
   return {name: jax.jit(s)(steps) for name, s in schedules.items()}
@@ -36,7 +37,9 @@ def _warmup_sweep(total_steps: int) -> tuple[jax.Array, jax.Array]:
 
   @jax.jit
   def curves(w):
-    return jax.vmap(lambda w: jaxsched.warmup_cosine(1e-3, w, total_steps, end_value=1e-6)(steps))(w)
+    return jax.vmap(lambda w: jaxsched.warmup_cosine(1e-3, w, total_steps, end_value=1e-6)(steps))(
+      w
+    )
 
   return warmups, curves(warmups)
 
@@ -59,6 +62,7 @@ def main() -> None:
   (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
 
   import matplotlib  # pylint: disable=import-outside-toplevel
+
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
 

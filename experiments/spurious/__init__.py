@@ -1,1 +1,4 @@
-"""The spurious-correlation (simplicity bias) study: ERM against group DRO under the seeds 'schedules."""
+"""The spurious-correlation (simplicity bias) study.
+
+ERM against group DRO under the seeds' schedules.
+"""

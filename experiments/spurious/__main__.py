@@ -13,5 +13,4 @@ from experiments.spurious import configs
 from experiments.spurious import train
 
 if __name__ == "__main__":
-  sys.exit(cli.main(train.STUDY, configs.PRESETS, configs.get,
-                    description=__doc__.splitlines()[2]))
+  sys.exit(cli.main(train.STUDY, configs.PRESETS, configs.get, description=__doc__.splitlines()[2]))

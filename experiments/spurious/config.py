@@ -22,6 +22,7 @@ def sgd(weight_decay: float = 1e-4) -> dict:
 @dataclasses.dataclass(frozen=True)
 class Config(common.Config):
   """Everything one invocation of the study needs."""
+
   dataset: str = "digits"  # digits or lms5 (see data.py)
   lms5_points: int = 2000  # training points of lms5
   width: int = 256  # hidden units of each of the MLP's two hidden layers

@@ -44,21 +44,24 @@ def _balanced(rng: np.random.Generator, x: np.ndarray, y: np.ndarray) -> Split:
   per_group = min(np.bincount(y, minlength=2)) // 2
   xs, ys, gs = [], [], []
   for label in (0, 1):
-    idx = rng.permutation(np.flatnonzero(y == label))[:2 * per_group]
+    idx = rng.permutation(np.flatnonzero(y == label))[: 2 * per_group]
     for a, part in ((0, idx[:per_group]), (1, idx[per_group:])):
       xs.append(_patch(x[part], np.full(len(part), a)))
       ys.append(np.full(len(part), label))
       gs.append(np.full(len(part), 2 * label + a))
-  return Split(np.concatenate(xs).astype(np.float32), np.concatenate(ys).astype(np.int32),
-               np.concatenate(gs).astype(np.int32))
+  return Split(
+    np.concatenate(xs).astype(np.float32),
+    np.concatenate(ys).astype(np.int32),
+    np.concatenate(gs).astype(np.int32),
+  )
 
 
-def digits(agreement: float = 0.95, val_fraction: float = 0.2,
-           test_fraction: float = 0.2) -> dict:
+def digits(agreement: float = 0.95, val_fraction: float = 0.2, test_fraction: float = 0.2) -> dict:
   """``{"train", "val", "test"}`` splits of the patched digits (see the module docstring)."""
   if not 0.5 <= agreement <= 1.0:
     raise ValueError(f"agreement={agreement} must be in [0.5, 1]")
   from sklearn.datasets import load_digits  # pylint: disable=import-outside-toplevel
+
   bunch = load_digits()
   x = (bunch.data / 16.0).astype(np.float32)
   y = (bunch.target >= 5).astype(np.int32)
@@ -76,23 +79,26 @@ def digits(agreement: float = 0.95, val_fraction: float = 0.2,
 def _lms5_points(rng: np.random.Generator, n: int, slabs: int, margin: float) -> Split:
   y = rng.integers(0, 2, n).astype(np.int32)
   linear = (2 * y - 1) * rng.uniform(margin, 1.0, n)
-  centers = np.where(y[:, None] == 0, rng.choice([-1.0, 0.0, 1.0], (n, slabs)),
-                     rng.choice([-0.5, 0.5], (n, slabs)))
+  centers = np.where(
+    y[:, None] == 0, rng.choice([-1.0, 0.0, 1.0], (n, slabs)), rng.choice([-0.5, 0.5], (n, slabs))
+  )
   slab = centers + rng.uniform(-0.1, 0.1, (n, slabs))
   x = np.concatenate([linear[:, None], slab], axis=1).astype(np.float32)
   return Split(x, y, y.copy())
 
 
-def lms5(num_train: int = 2000, num_eval: int = 1000, slabs: int = 4,
-         margin: float = 0.1) -> dict:
+def lms5(num_train: int = 2000, num_eval: int = 1000, slabs: int = 4, margin: float = 0.1) -> dict:
   """LMS-5 splits, plus ``randomized``: the test set with coordinate 0 shuffled."""
   if num_train < 2 or num_eval < 2 or slabs < 1:
-    raise ValueError(f"lms5: num_train={num_train}, num_eval={num_eval} must be >= 2 and "
-                     f"slabs={slabs} >= 1")
+    raise ValueError(
+      f"lms5: num_train={num_train}, num_eval={num_eval} must be >= 2 and slabs={slabs} >= 1"
+    )
   rng = np.random.default_rng(0)
-  splits = {"train": _lms5_points(rng, num_train, slabs, margin),
-            "val": _lms5_points(rng, num_eval, slabs, margin),
-            "test": _lms5_points(rng, num_eval, slabs, margin)}
+  splits = {
+    "train": _lms5_points(rng, num_train, slabs, margin),
+    "val": _lms5_points(rng, num_eval, slabs, margin),
+    "test": _lms5_points(rng, num_eval, slabs, margin),
+  }
   test = splits["test"]
   x = test.x.copy()
   x[:, 0] = rng.permutation(x[:, 0])

@@ -1,4 +1,4 @@
-"""The study's network: an MLP with two ReLU hidden layers, and group DRO's weights as model state."""
+"""The network: an MLP with two ReLU hidden layers, and group DRO's weights as model state."""
 
 import jax
 import jax.numpy as jnp

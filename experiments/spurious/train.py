@@ -1,4 +1,4 @@
-"""The spurious-correlation study on the shared engine: model, ERM / group DRO loss, evaluation, batches.
+"""Spurious-correlation study on the shared engine: model, ERM/group DRO loss, evaluation, batches.
 
 Group DRO is Sagawa et al. (2020), Algorithm 1, on each minibatch: with the
 group losses ``l_g`` (mean loss of the batch's examples of group ``g``, 0 for
@@ -24,7 +24,8 @@ from experiments.common import sharding
 from experiments.spurious import analysis
 from experiments.spurious import data as data_lib
 from experiments.spurious import model as model_lib
-from experiments.spurious.config import METHODS, Config
+from experiments.spurious.config import Config
+from experiments.spurious.config import METHODS
 
 
 @functools.lru_cache(maxsize=8)
@@ -45,8 +46,9 @@ def init_model(config: Config, rngs: nnx.Rngs) -> nnx.Module:
   return model_lib.MLP(train.x.shape[1], config.width, jnp.asarray(adjustment), rngs=rngs)
 
 
-def _group_means(values_B: jax.Array, groups_B: jax.Array, weights_B: jax.Array,
-                 num_groups: int) -> tuple:
+def _group_means(
+  values_B: jax.Array, groups_B: jax.Array, weights_B: jax.Array, num_groups: int
+) -> tuple:
   """Per-group weighted means of ``values`` and the groups' weights (0 when absent)."""
   member_BxG = jax.nn.one_hot(groups_B, num_groups) * weights_B[:, None]
   counts_G = jnp.sum(member_BxG, axis=0)
@@ -65,14 +67,16 @@ def loss_fn(model: nnx.Module, batch: dict) -> tuple:
   group_losses_G, _ = _group_means(losses_B, batch["g"], ones_B, model.q[...].shape[0])
   group_losses_G = group_losses_G + model.adjustment[...]
   robust = batch["group_dro"][0] > 0
-  q_G = jnp.where(robust, group_dro_weights(model.q[...], group_losses_G, batch["eta_q"][0]),
-                  model.q[...])
+  q_G = jnp.where(
+    robust, group_dro_weights(model.q[...], group_losses_G, batch["eta_q"][0]), model.q[...]
+  )
   model.q[...] = q_G
   return jnp.where(robust, jnp.sum(q_G * group_losses_G), jnp.mean(losses_B)), None
 
 
-def _split_metrics(model: nnx.Module, split: dict, prefix: str, per_group: bool,
-                   train_share_G: jax.Array) -> dict:
+def _split_metrics(
+  model: nnx.Module, split: dict, prefix: str, per_group: bool, train_share_G: jax.Array
+) -> dict:
   logits_BxC = model(split["x"])
   losses_B = optax.softmax_cross_entropy_with_integer_labels(logits_BxC, split["y"])
   correct_B = (jnp.argmax(logits_BxC, -1) == split["y"]).astype(jnp.float32)
@@ -81,12 +85,14 @@ def _split_metrics(model: nnx.Module, split: dict, prefix: str, per_group: bool,
   acc_G, counts_G = _group_means(correct_B, split["g"], w_B, groups)
   loss_G, _ = _group_means(losses_B, split["g"], w_B, groups)
   present_G = counts_G > 0
-  out = {f"{prefix}_acc": jnp.sum(w_B * correct_B) / jnp.sum(w_B),
-         f"{prefix}_loss": jnp.sum(w_B * losses_B) / jnp.sum(w_B),
-         f"{prefix}_balanced_acc": jnp.sum(jnp.where(present_G, acc_G, 0.0)) / jnp.sum(present_G),
-         f"{prefix}_worst_acc": jnp.min(jnp.where(present_G, acc_G, 1.0)),
-         # Weighted as the training set mixes the groups (Sagawa et al.'s "average accuracy").
-         f"{prefix}_train_weighted_acc": jnp.sum(train_share_G * acc_G)}
+  out = {
+    f"{prefix}_acc": jnp.sum(w_B * correct_B) / jnp.sum(w_B),
+    f"{prefix}_loss": jnp.sum(w_B * losses_B) / jnp.sum(w_B),
+    f"{prefix}_balanced_acc": jnp.sum(jnp.where(present_G, acc_G, 0.0)) / jnp.sum(present_G),
+    f"{prefix}_worst_acc": jnp.min(jnp.where(present_G, acc_G, 1.0)),
+    # Weighted as the training set mixes the groups (Sagawa et al.'s "average accuracy").
+    f"{prefix}_train_weighted_acc": jnp.sum(train_share_G * acc_G),
+  }
   if per_group:
     for g in range(groups):
       out[f"{prefix}_acc_g{g}"] = acc_G[g]
@@ -113,8 +119,10 @@ def evaluate(model: nnx.Module, data: dict) -> dict:
 def eval_data(config: Config, run: engine.Run) -> dict:
   """Every split, padded with zero-weight examples to a multiple of the device count."""
   del run
-  return {name: sharding.pad_examples({"x": split.x, "y": split.y, "g": split.g}, "w")
-          for name, split in splits(config).items()}
+  return {
+    name: sharding.pad_examples({"x": split.x, "y": split.y, "g": split.g}, "w")
+    for name, split in splits(config).items()
+  }
 
 
 def run_method(run: engine.Run) -> tuple:
@@ -122,11 +130,13 @@ def run_method(run: engine.Run) -> tuple:
   method = run.config.get("method", "erm")
   eta_q = run.config.get("eta_q", 0.1)
   if method not in METHODS:
-    raise ValueError(f"config field runs[{run.spec!r}].method={method!r} must be one of "
-                     f"{', '.join(METHODS)}")
+    raise ValueError(
+      f"config field runs[{run.spec!r}].method={method!r} must be one of {', '.join(METHODS)}"
+    )
   if isinstance(eta_q, bool) or not isinstance(eta_q, (int, float)) or not 0 <= eta_q <= 100:
-    raise ValueError(f"config field runs[{run.spec!r}].eta_q={eta_q!r} must be a number in "
-                     "[0, 100]")
+    raise ValueError(
+      f"config field runs[{run.spec!r}].eta_q={eta_q!r} must be a number in [0, 100]"
+    )
   return method, float(eta_q)
 
 
@@ -135,23 +145,38 @@ def batches(config: Config, run: engine.Run, start: int, num_steps: int) -> dict
   method, eta_q = run_method(run)
   train = splits(config)["train"]
   positions = np.random.default_rng([run.seed, start]).integers(
-      0, len(train.y), (num_steps, config.batch_size))
+    0, len(train.y), (num_steps, config.batch_size)
+  )
   shape = positions.shape
-  return {"x": train.x[positions], "y": train.y[positions], "g": train.g[positions],
-          "group_dro": np.full(shape, method == "group_dro", np.float32),
-          "eta_q": np.full(shape, eta_q, np.float32)}
+  return {
+    "x": train.x[positions],
+    "y": train.y[positions],
+    "g": train.g[positions],
+    "group_dro": np.full(shape, method == "group_dro", np.float32),
+    "eta_q": np.full(shape, eta_q, np.float32),
+  }
 
 
 STUDY = engine.Study(
-    name="spurious", init_model=init_model, loss_fn=loss_fn, evaluate=evaluate,
-    batches=batches, eval_data=eval_data, progress_keys=("test_acc", "test_worst_acc"),
-    summarize_run=analysis.summarize_run, write_results=analysis.write_results,
-    panels=(("test accuracy", ("test_acc", "test_worst_acc"), False),
-            ("learning rate", ("lr",), False)),
-    table_keys=("train_acc", "test_acc", "test_worst_acc", "val_worst_acc"))
+  name="spurious",
+  init_model=init_model,
+  loss_fn=loss_fn,
+  evaluate=evaluate,
+  batches=batches,
+  eval_data=eval_data,
+  progress_keys=("test_acc", "test_worst_acc"),
+  summarize_run=analysis.summarize_run,
+  write_results=analysis.write_results,
+  panels=(
+    ("test accuracy", ("test_acc", "test_worst_acc"), False),
+    ("learning rate", ("lr",), False),
+  ),
+  table_keys=("train_acc", "test_acc", "test_worst_acc", "val_worst_acc"),
+)
 
 
-def train_and_evaluate(config: Config, workdir, *, resume: bool = False,
-                       progress: bool = True) -> list:
+def train_and_evaluate(
+  config: Config, workdir, *, resume: bool = False, progress: bool = True
+) -> list:
   """Trains every run of ``config`` into ``workdir`` (see ``engine.train_and_evaluate``)."""
   return engine.train_and_evaluate(STUDY, config, workdir, resume=resume, progress=progress)

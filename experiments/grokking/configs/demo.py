@@ -10,13 +10,23 @@ from experiments.grokking.config import Config
 
 
 def _warmup(steps: int) -> dict:
-  return {"name": f"warmup{steps}+constant",
-          "schedule": {"type": "warmup_constant", "warmup_steps": steps}}
+  return {
+    "name": f"warmup{steps}+constant",
+    "schedule": {"type": "warmup_constant", "warmup_steps": steps},
+  }
 
 
 def get_config() -> Config:
   return Config(
-      model="mlp", width=256, modulus=97, train_fraction=0.3, batch_size=0,
-      total_steps=6000, eval_every=100, learning_rate=1e-3,
-      seeds=(0,), runs=(_warmup(10), _warmup(500), _warmup(2000)),
-      checkpoint_every=1000)
+    model="mlp",
+    width=256,
+    modulus=97,
+    train_fraction=0.3,
+    batch_size=0,
+    total_steps=6000,
+    eval_every=100,
+    learning_rate=1e-3,
+    seeds=(0,),
+    runs=(_warmup(10), _warmup(500), _warmup(2000)),
+    checkpoint_every=1000,
+  )

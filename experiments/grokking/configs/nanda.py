@@ -10,9 +10,17 @@ from experiments.grokking.config import Config
 
 def get_config() -> Config:
   return Config(
-      model="nanda", width=128, modulus=113, train_fraction=0.3, batch_size=0,
-      total_steps=20_000, eval_every=250, learning_rate=1e-3,
-      seeds=(0, 1, 2),
-      runs=({"name": "warmup10+constant",
-             "schedule": {"type": "warmup_constant", "warmup_steps": 10}},),
-      checkpoint_every=2500)
+    model="nanda",
+    width=128,
+    modulus=113,
+    train_fraction=0.3,
+    batch_size=0,
+    total_steps=20_000,
+    eval_every=250,
+    learning_rate=1e-3,
+    seeds=(0, 1, 2),
+    runs=(
+      {"name": "warmup10+constant", "schedule": {"type": "warmup_constant", "warmup_steps": 10}},
+    ),
+    checkpoint_every=2500,
+  )

@@ -11,9 +11,17 @@ from experiments.grokking.config import Config
 
 def get_config() -> Config:
   return Config(
-      model="power", width=128, modulus=97, train_fraction=0.5, batch_size=512,
-      total_steps=20_000, eval_every=250, learning_rate=1e-3,
-      seeds=(0, 1, 2),
-      runs=({"name": "warmup10+constant",
-             "schedule": {"type": "warmup_constant", "warmup_steps": 10}},),
-      checkpoint_every=2500)
+    model="power",
+    width=128,
+    modulus=97,
+    train_fraction=0.5,
+    batch_size=512,
+    total_steps=20_000,
+    eval_every=250,
+    learning_rate=1e-3,
+    seeds=(0, 1, 2),
+    runs=(
+      {"name": "warmup10+constant", "schedule": {"type": "warmup_constant", "warmup_steps": 10}},
+    ),
+    checkpoint_every=2500,
+  )

@@ -10,49 +10,98 @@ validation loss at each evaluation point (every 200 steps), as the seeds'
 weight decay (1e-2).
 """
 
-from experiments.grokking.config import Config, adamw
+from experiments.grokking.config import adamw
+from experiments.grokking.config import Config
 
 _TOTAL = 10_000
 _GROKFAST = {"type": "grokfast_ema", "alpha": 0.98, "lamb": 2.0}
 
 
 def _warmup_cosine(warmup: int) -> dict:
-  return {"name": f"warmup{warmup}+cosine",
-          "schedule": {"type": "warmup_cosine", "warmup_steps": warmup, "total_steps": _TOTAL,
-                       "end_value": 1e-6}}
+  return {
+    "name": f"warmup{warmup}+cosine",
+    "schedule": {
+      "type": "warmup_cosine",
+      "warmup_steps": warmup,
+      "total_steps": _TOTAL,
+      "end_value": 1e-6,
+    },
+  }
 
 
 def get_config() -> Config:
   constant = {"type": "warmup_constant", "warmup_steps": 10}
   return Config(
-      model="mlp", width=256, modulus=97, train_fraction=0.3, batch_size=512,
-      total_steps=_TOTAL, eval_every=200, learning_rate=1e-3,
-      seeds=(0, 1, 2),
-      runs=(
-          _warmup_cosine(0), _warmup_cosine(500), _warmup_cosine(1000), _warmup_cosine(2000),
-          {"name": "constant", "schedule": constant},
-          {"name": "grokking-3phase", "schedule": {"type": "grokking", "total_steps": _TOTAL}},
-          {"name": "step_decay", "schedule": {"type": "step_decay", "step_size": 3000,
-                                              "gamma": 0.3}},
-          {"name": "cyclic", "schedule": {"type": "cyclic", "base_lr": 1e-4, "max_lr": 1e-3,
-                                          "step_size_up": 1000}},
-          {"name": "one_cycle", "schedule": {"type": "one_cycle", "total_steps": _TOTAL}},
-          {"name": "wsd", "schedule": {"type": "warmup_stable_decay", "warmup_steps": 500,
-                                       "decay_steps": 2000, "total_steps": _TOTAL}},
-          # Observed once per evaluation (every 200 steps, 50 per run): windows, hold and
-          # patience count evaluations, sized so that a run's 50 evaluations fill them.
-          {"name": "phase_transition", "schedule": constant,
-           "optimizer": [adamw(), {"type": "phase_transition", "metric": "val_loss",
-                                   "detection_window": 20, "cv_window": 10,
-                                   "cv_threshold": 0.1, "boost_factor": 2.0,
-                                   "boost_steps": 5}]},
-          {"name": "plateau", "schedule": constant,
-           "optimizer": [adamw(), {"type": "reduce_on_plateau", "metric": "val_loss",
-                                   "factor": 0.5, "patience": 5, "cooldown": 2,
-                                   "min_scale": 0.01}]},
-          {"name": "constant+grokfast", "schedule": constant,
-           "optimizer": [_GROKFAST, adamw()]},
-          {"name": "warmup500+cosine+grokfast", "schedule": _warmup_cosine(500)["schedule"],
-           "optimizer": [_GROKFAST, adamw()]},
-      ),
-      checkpoint_every=2000)
+    model="mlp",
+    width=256,
+    modulus=97,
+    train_fraction=0.3,
+    batch_size=512,
+    total_steps=_TOTAL,
+    eval_every=200,
+    learning_rate=1e-3,
+    seeds=(0, 1, 2),
+    runs=(
+      _warmup_cosine(0),
+      _warmup_cosine(500),
+      _warmup_cosine(1000),
+      _warmup_cosine(2000),
+      {"name": "constant", "schedule": constant},
+      {"name": "grokking-3phase", "schedule": {"type": "grokking", "total_steps": _TOTAL}},
+      {"name": "step_decay", "schedule": {"type": "step_decay", "step_size": 3000, "gamma": 0.3}},
+      {
+        "name": "cyclic",
+        "schedule": {"type": "cyclic", "base_lr": 1e-4, "max_lr": 1e-3, "step_size_up": 1000},
+      },
+      {"name": "one_cycle", "schedule": {"type": "one_cycle", "total_steps": _TOTAL}},
+      {
+        "name": "wsd",
+        "schedule": {
+          "type": "warmup_stable_decay",
+          "warmup_steps": 500,
+          "decay_steps": 2000,
+          "total_steps": _TOTAL,
+        },
+      },
+      # Observed once per evaluation (every 200 steps, 50 per run): windows, hold and
+      # patience count evaluations, sized so that a run's 50 evaluations fill them.
+      {
+        "name": "phase_transition",
+        "schedule": constant,
+        "optimizer": [
+          adamw(),
+          {
+            "type": "phase_transition",
+            "metric": "val_loss",
+            "detection_window": 20,
+            "cv_window": 10,
+            "cv_threshold": 0.1,
+            "boost_factor": 2.0,
+            "boost_steps": 5,
+          },
+        ],
+      },
+      {
+        "name": "plateau",
+        "schedule": constant,
+        "optimizer": [
+          adamw(),
+          {
+            "type": "reduce_on_plateau",
+            "metric": "val_loss",
+            "factor": 0.5,
+            "patience": 5,
+            "cooldown": 2,
+            "min_scale": 0.01,
+          },
+        ],
+      },
+      {"name": "constant+grokfast", "schedule": constant, "optimizer": [_GROKFAST, adamw()]},
+      {
+        "name": "warmup500+cosine+grokfast",
+        "schedule": _warmup_cosine(500)["schedule"],
+        "optimizer": [_GROKFAST, adamw()],
+      },
+    ),
+    checkpoint_every=2000,
+  )

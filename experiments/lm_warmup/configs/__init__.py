@@ -14,8 +14,16 @@ def get(name: str):
   return importlib.import_module(f"experiments.lm_warmup.configs.{module}").get_config()
 
 
-def grid(lrs, warmups, total_steps: int, kind: str = "linear", end_value: float = 1e-5,
-         optimizer: Optional[list] = None, tag: str = "", **model) -> list:
+def grid(
+  lrs,
+  warmups,
+  total_steps: int,
+  kind: str = "linear",
+  end_value: float = 1e-5,
+  optimizer: Optional[list] = None,
+  tag: str = "",
+  **model,
+) -> list:
   """Runs of ``warmup_cosine`` (warmup of ``kind``, cosine to ``end_value``) over LRs x warmups.
 
   ``model`` sets per-run model fields (width, depth, qk_layernorm, z_loss).
@@ -24,11 +32,18 @@ def grid(lrs, warmups, total_steps: int, kind: str = "linear", end_value: float 
   shape = "".join(f"/{k}={v}" for k, v in sorted(model.items()))
   for warmup in warmups:
     for lr in lrs:
-      run = {"name": f"{tag}{shape}/warmup{warmup}-{kind}/lr{lr:g}".lstrip("/"),
-             "schedule": {"type": "warmup_cosine", "warmup_steps": warmup,
-                          "total_steps": total_steps, "end_value": end_value,
-                          "warmup_kind": kind},
-             "learning_rate": lr, **model}
+      run = {
+        "name": f"{tag}{shape}/warmup{warmup}-{kind}/lr{lr:g}".lstrip("/"),
+        "schedule": {
+          "type": "warmup_cosine",
+          "warmup_steps": warmup,
+          "total_steps": total_steps,
+          "end_value": end_value,
+          "warmup_kind": kind,
+        },
+        "learning_rate": lr,
+        **model,
+      }
       if kind == "exponential":  # geometric from init_value, which must be > 0
         run["schedule"]["init_value"] = 1e-6
       if optimizer is not None:

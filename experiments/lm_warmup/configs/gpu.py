@@ -20,5 +20,14 @@ def get_config() -> Config:
     for qk in (False, True):
       runs += grid(LRS, WARMUPS, STEPS, width=width, depth=depth, qk_layernorm=qk)
   return Config(
-      corpus="stdlib", context=256, heads=8, batch_size=64, total_steps=STEPS, eval_every=250,
-      checkpoint_every=1000, eval_windows=128, seeds=(0, 1), runs=tuple(runs))
+    corpus="stdlib",
+    context=256,
+    heads=8,
+    batch_size=64,
+    total_steps=STEPS,
+    eval_every=250,
+    checkpoint_every=1000,
+    eval_windows=128,
+    seeds=(0, 1),
+    runs=tuple(runs),
+  )

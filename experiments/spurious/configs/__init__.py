@@ -23,19 +23,30 @@ def schedules(epochs: int, steps_per_epoch: int, warmup_epochs: int = 10) -> dic
   """
   total, warmup = epochs * steps_per_epoch, warmup_epochs * steps_per_epoch
   return {
-      "constant-1e-3": ({"type": "constant"}, 1e-3),
-      "constant-1e-2": ({"type": "constant"}, 1e-2),
-      "warmup+cosine": ({"type": "warmup_cosine", "warmup_steps": warmup, "total_steps": total},
-                        1e-3),
-      "3phase": ({"type": "bias_mitigation", "total_steps": total}, 1e-2),
-      "warmup+3phase": ({"type": "sequential", "boundaries": [warmup], "schedules": [
+    "constant-1e-3": ({"type": "constant"}, 1e-3),
+    "constant-1e-2": ({"type": "constant"}, 1e-2),
+    "warmup+cosine": (
+      {"type": "warmup_cosine", "warmup_steps": warmup, "total_steps": total},
+      1e-3,
+    ),
+    "3phase": ({"type": "bias_mitigation", "total_steps": total}, 1e-2),
+    "warmup+3phase": (
+      {
+        "type": "sequential",
+        "boundaries": [warmup],
+        "schedules": [
           {"type": "warmup", "peak_value": 1e-2, "warmup_steps": warmup},
-          {"type": "bias_mitigation", "total_steps": total - warmup}]}, 1e-2),
+          {"type": "bias_mitigation", "total_steps": total - warmup},
+        ],
+      },
+      1e-2,
+    ),
   }
 
 
-def run(name: str, schedule: tuple, method: str = "erm", eta_q: float = 0.1,
-        optimizer=None) -> dict:
+def run(
+  name: str, schedule: tuple, method: str = "erm", eta_q: float = 0.1, optimizer=None
+) -> dict:
   """One run spec; ``schedule`` is a ``(config, learning rate)`` pair of :func:`schedules`."""
   config, rate = schedule
   spec = {"name": name, "schedule": config, "method": method, "learning_rate": rate}

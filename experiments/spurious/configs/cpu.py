@@ -12,8 +12,10 @@ L2 (weight decay 0.1, Sagawa et al.'s regime) for both methods at constant 1e-2
 and warmup + cosine.
 """
 
-from experiments.spurious.config import Config, sgd
-from experiments.spurious.configs import run, schedules
+from experiments.spurious.config import Config
+from experiments.spurious.config import sgd
+from experiments.spurious.configs import run
+from experiments.spurious.configs import schedules
 
 _EPOCHS, _STEPS_PER_EPOCH = 300, 17
 ADAMW = {"type": "adamw", "weight_decay": 1e-4}
@@ -21,8 +23,12 @@ ADAMW = {"type": "adamw", "weight_decay": 1e-4}
 
 def _grid() -> tuple:
   named = schedules(_EPOCHS, _STEPS_PER_EPOCH)
-  methods = {"erm": ("erm", 0.0), "dro-0.01": ("group_dro", 0.01),
-             "dro-0.1": ("group_dro", 0.1), "dro-1": ("group_dro", 1.0)}
+  methods = {
+    "erm": ("erm", 0.0),
+    "dro-0.01": ("group_dro", 0.01),
+    "dro-0.1": ("group_dro", 0.1),
+    "dro-1": ("group_dro", 1.0),
+  }
   runs = []
   for method_name, (method, eta_q) in methods.items():
     for schedule_name, schedule in named.items():
@@ -30,16 +36,30 @@ def _grid() -> tuple:
   for method_name in ("erm", "dro-0.1"):
     method, eta_q = methods[method_name]
     for schedule_name, schedule in named.items():
-      runs.append(run(f"{method_name}/{schedule_name}/adamw", schedule, method, eta_q,
-                      optimizer=ADAMW))
+      runs.append(
+        run(f"{method_name}/{schedule_name}/adamw", schedule, method, eta_q, optimizer=ADAMW)
+      )
     for schedule_name in ("constant-1e-2", "warmup+cosine"):
-      runs.append(run(f"{method_name}/{schedule_name}/l2-0.1", named[schedule_name], method,
-                      eta_q, optimizer=sgd(0.1)))
+      runs.append(
+        run(
+          f"{method_name}/{schedule_name}/l2-0.1",
+          named[schedule_name],
+          method,
+          eta_q,
+          optimizer=sgd(0.1),
+        )
+      )
   return tuple(runs)
 
 
 def get_config() -> Config:
   return Config(
-      dataset="digits", width=256, batch_size=64, total_steps=_EPOCHS * _STEPS_PER_EPOCH,
-      eval_every=10 * _STEPS_PER_EPOCH, checkpoint_every=50 * _STEPS_PER_EPOCH,
-      seeds=(0, 1, 2, 3, 4), runs=_grid())
+    dataset="digits",
+    width=256,
+    batch_size=64,
+    total_steps=_EPOCHS * _STEPS_PER_EPOCH,
+    eval_every=10 * _STEPS_PER_EPOCH,
+    checkpoint_every=50 * _STEPS_PER_EPOCH,
+    seeds=(0, 1, 2, 3, 4),
+    runs=_grid(),
+  )

@@ -9,7 +9,8 @@ randomized (50% = only the simple feature was learned).
 """
 
 from experiments.spurious.config import Config
-from experiments.spurious.configs import run, schedules
+from experiments.spurious.configs import run
+from experiments.spurious.configs import schedules
 
 _EPOCHS, _STEPS_PER_EPOCH = 100, 32
 
@@ -22,6 +23,13 @@ def get_config() -> Config:
       suffix = "/adamw" if optimizer else ""
       runs.append(run(f"erm/{name}{suffix}", schedule, optimizer=optimizer))
   return Config(
-      dataset="lms5", lms5_points=2000, width=256, batch_size=64,
-      total_steps=_EPOCHS * _STEPS_PER_EPOCH, eval_every=5 * _STEPS_PER_EPOCH,
-      checkpoint_every=20 * _STEPS_PER_EPOCH, seeds=(0, 1, 2, 3, 4), runs=tuple(runs))
+    dataset="lms5",
+    lms5_points=2000,
+    width=256,
+    batch_size=64,
+    total_steps=_EPOCHS * _STEPS_PER_EPOCH,
+    eval_every=5 * _STEPS_PER_EPOCH,
+    checkpoint_every=20 * _STEPS_PER_EPOCH,
+    seeds=(0, 1, 2, 3, 4),
+    runs=tuple(runs),
+  )

@@ -1,0 +1,83 @@
+"""The registry: one table of every factory, used by from_config, the CLI and the tests."""
+
+import inspect
+
+import optax
+import pytest
+
+import jaxsched
+from jaxsched import _catalog
+from tests.cases import CASES
+from tests.cases import factory_name
+
+# Public callables that are not factories of schedules or transformations.
+NOT_FACTORIES = {
+  "catalog",
+  "registry",
+  "from_config",
+  "load_config",
+  "resolve_config",
+  "inspect",
+  "plot",
+  "lr_find",
+  "compare",
+  "from_torch",
+  "to_torch",
+  "get_scheduler",
+  "current_scale",
+  "current_learning_rate",
+}
+
+
+def _public_functions():
+  return sorted(n for n in jaxsched.__all__ if inspect.isfunction(getattr(jaxsched, n)))
+
+
+def test_every_public_function_is_registered_or_a_named_helper():
+  unregistered = set(_public_functions()) - set(jaxsched.registry()) - NOT_FACTORIES
+  assert not unregistered, f"register {sorted(unregistered)} in jaxsched/_catalog.py"
+
+
+def test_every_registered_factory_is_public_under_its_name():
+  for name, entry in jaxsched.registry().items():
+    assert name in jaxsched.__all__, name
+    assert getattr(jaxsched, name) is entry.factory, name
+    assert entry.kind in _catalog.KINDS, name
+    params = inspect.signature(entry.factory).parameters
+    assert set(entry.nested) <= set(params), f"{name}: nested names a missing parameter"
+
+
+def test_named_helpers_exist_and_are_not_registered():
+  assert NOT_FACTORIES <= set(jaxsched.__all__)
+  assert not NOT_FACTORIES & set(jaxsched.registry())
+
+
+def test_catalog_is_the_registry_schedules_in_order():
+  schedules = [e for e in jaxsched.registry().values() if e.kind == _catalog.SCHEDULE]
+  assert list(jaxsched.catalog()) == schedules
+
+
+def test_every_catalog_schedule_has_a_contract_case():
+  missing = {e.name for e in jaxsched.catalog()} - {factory_name(c) for c in CASES}
+  assert not missing, f"add a case to tests/cases.py for {sorted(missing)}"
+
+
+def test_registry_is_read_only():
+  with pytest.raises(TypeError):
+    jaxsched.registry()["constant"] = None  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+  "name", [n for n, e in _catalog.REGISTRY.items() if e.kind != _catalog.SCHEDULE]
+)
+def test_transformation_entries_build_gradient_transformations(name):
+  factory = jaxsched.registry()[name].factory
+  if name == "layerwise":
+    tx = factory({"w": 2.0})
+  elif name == "layerwise_decay":
+    tx = factory(0.5, num_layers=2)
+  elif name == "greedy_lr":
+    tx = factory(base_lr=0.1)
+  else:
+    tx = factory()
+  assert isinstance(tx, optax.GradientTransformation)
