@@ -15,7 +15,9 @@ import sys
 
 START, END = "<!-- generated:start -->", "<!-- generated:end -->"
 RESULTS_MD = pathlib.Path(__file__).with_name("RESULTS.md")
-QUIET_LOAD = 1.5  # a run that starts or ends above this 1-minute load average is marked
+# A run that starts above this 1-minute load average is marked for a rerun. The value at the end
+# includes the run's own work (it keeps both cores busy), so it is shown, not judged.
+QUIET_LOAD = 1.5
 
 
 def _num(x, digits: int = 3) -> str:
@@ -39,7 +41,7 @@ def _compile(entry: dict) -> str:
 def header_lines(header: dict) -> list:
   v, d = header["versions"], header["device"]
   start, end = header["load_average_start"], header["load_average_end"]
-  quiet = start[0] <= QUIET_LOAD and end[0] <= QUIET_LOAD
+  quiet = start[0] <= QUIET_LOAD
   loads = lambda xs: " / ".join(f"{x:.2f}" for x in xs)
   return [
     "```bash",
@@ -53,9 +55,9 @@ def header_lines(header: dict) -> list:
     f"`{header['env'].get('XLA_FLAGS')}`.",
     f"- **Load average (1/5/15 min): {loads(start)} at the start, {loads(end)} at the end** "
     + (
-      "(quiet: both 1-minute values at most 1.5)."
+      f"(quiet at the start: at most {QUIET_LOAD}; the end includes the run's own two busy cores)."
       if quiet
-      else f"(**not quiet**: a 1-minute value above {QUIET_LOAD}; rerun)."
+      else f"(**not quiet**: above {QUIET_LOAD} at the start; rerun)."
     ),
   ]
 

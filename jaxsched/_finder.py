@@ -327,7 +327,7 @@ def _build(resolve: Callable[[], Callable], s: _Static) -> _Programs:
         loss, _ = call(evaluate, params, rest, constrain(eval_data))
       return (params, rest, opt_state), loss
 
-    return jax.lax.scan(step, carry, (lrs, scanned, order))
+    return jax.lax.scan(step, carry, (lrs, scanned, order), unroll=1)
 
   if s.num_trials == 1:
     init = lambda model, keys, lr0: init_one(model, keys[0], lr0)

@@ -13,6 +13,8 @@ import sys
 
 import pytest
 
+from benchmarks import report
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SECTIONS = {"schedules", "torch_schedulers", "train_step", "grokking_step", "lr_find", "lm_step"}
 
@@ -63,3 +65,18 @@ def test_quick_benchmark_run_writes_well_formed_json(tmp_path):
     assert e["ratio"] == pytest.approx(ours_s / baseline_s)
     if "target" in e:
       assert e["target_met"] in (True, False), e["name"]
+
+  # The RESULTS.md renderer: one table row per entry, every missed target named.
+  text = report.render(result)
+  rows = [line for line in text.splitlines() if line.startswith("| ")]
+  for e in entries:
+    assert any(line.startswith(f"| {e['name']} |") for line in rows), e["name"]
+  for e in entries:
+    if e.get("target_met") is False:
+      assert e["name"] in text.split("## Results", 1)[1].split("|", 1)[0]
+
+
+def test_committed_results_md_matches_committed_json():
+  """RESULTS.md's generated part is the rendering of results.json, not a hand-edited copy."""
+  committed = json.loads((ROOT / "benchmarks" / "results.json").read_text())
+  assert report.render(committed) in (ROOT / "benchmarks" / "RESULTS.md").read_text()

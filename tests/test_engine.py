@@ -127,7 +127,7 @@ def test_vmap_map_and_sequential_execution_agree(tmp_path):
 
 def test_auto_execution_rule():
   groups = engine.group_runs(_tiny())
-  assert engine.execution_mode(_tiny(), groups[0]) == "map"  # on CPU
+  assert engine.execution_mode(_tiny(), groups[0]) == "sequential"  # on CPU
   assert engine.execution_mode(_tiny(execution="vmap"), groups[0]) == "vmap"
   single = engine.group_runs(_tiny(seeds=(0,), runs=_tiny().runs[:1]))[0]
   assert engine.execution_mode(_tiny(), single) == "vmap"

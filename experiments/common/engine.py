@@ -12,12 +12,12 @@ A study hands the engine plain functions (a :class:`Study`); the engine owns the
 * **Execution.** ``vmap`` trains a group's runs together; ``map`` runs them one
   after another inside one compiled call (``lax.map``); ``sequential`` calls the
   same compiled single-run program once per run; ``auto`` (the default) is
-  ``map`` on CPU and ``vmap`` on GPU and TPU. On the 2-core CPU, a vmapped
-  group of the grokking MLP took 0.88-1.63x the time of its runs one after
-  another (median 1.14x over full-batch and batch-512 groups of 4 and 12 runs,
-  widths 64-256): the batched activations of many runs leave the cache, so
-  vmap is not the better default there; ``map`` keeps one run's working set
-  and pays one call per chunk. The metrics agree either way (tested).
+  ``sequential`` on CPU and ``vmap`` on GPU and TPU. On the 2-core CPU
+  (``benchmarks/RESULTS.md``), a vmapped 16-run group of the grokking MLP took
+  1.75x the time of its runs one after another and ``map`` 1.18x: many runs'
+  activations leave the cache. ``map`` pays off only where a call is short
+  (the transformer at one step per call: 0.73x), which a study's chunks of
+  ``eval_every`` steps are not. The metrics agree either way (tested).
 * **Divergence.** A run whose training loss, gradient or parameters become
   non-finite stops updating (its state is frozen) and is marked; every metric
   it writes from then on is ``null``. Runs are independent under ``vmap``, so
@@ -340,7 +340,7 @@ def execution_mode(config, group: Group) -> str:
     return config.execution
   if len(group.runs) == 1 or jax.default_backend() != "cpu":
     return "vmap"
-  return "map"
+  return "sequential"
 
 
 class _Slot(NamedTuple):
