@@ -430,38 +430,29 @@ def _model_entries(name: str, quick: bool, peak: float) -> list:
       **_rates(gflop, t["jax"].median_s, t["torch_eager_1thread"].median_s, peak),
     ),
   ]
-  if "torch_compile" in t:
-    tc = t["torch_compile"]
-    entries.append(
-      timing.entry(
-        "grokking_step",
-        f"{name}/jax_vs_torch_compile",
-        ours="jax.jit(lax.scan(step))",
-        baseline="torch.compile(twin) + eager AdamW",
-        ours_t=t["jax"],
-        baseline_t=tc,
-        work=work,
-        target=("ratio", "<=", 1.0) if name == "nanda" else None,
-        baseline_compile_s=compile_first_call_s - tc.median_s,
-        steps_per_s={"ours": steps_per_s(t["jax"].median_s), "baseline": steps_per_s(tc.median_s)},
-        **_rates(gflop, t["jax"].median_s, tc.median_s, peak),
-      )
+  tc = t.get("torch_compile")  # None when skipped (--quick) or when it failed to compile
+  compiled = (
+    {
+      "baseline_compile_s": compile_first_call_s - tc.median_s,
+      "steps_per_s": {"ours": steps_per_s(t["jax"].median_s), "baseline": steps_per_s(tc.median_s)},
+    }
+    if tc is not None
+    else {"error": compile_error}
+  )
+  entries.append(
+    timing.entry(
+      "grokking_step",
+      f"{name}/jax_vs_torch_compile",
+      ours="jax.jit(lax.scan(step))",
+      baseline="torch.compile(twin) + eager AdamW",
+      ours_t=t["jax"],
+      baseline_t=tc,
+      work=work,
+      target=("ratio", "<=", 1.0) if name == "nanda" else None,
+      **compiled,
+      **_rates(gflop, t["jax"].median_s, tc.median_s if tc is not None else None, peak),
     )
-  else:
-    entries.append(
-      timing.entry(
-        "grokking_step",
-        f"{name}/jax_vs_torch_compile",
-        ours="jax.jit(lax.scan(step))",
-        baseline="torch.compile(twin) + eager AdamW",
-        ours_t=t["jax"],
-        baseline_t=None,
-        work=work,
-        target=("ratio", "<=", 1.0) if name == "nanda" else None,
-        error=compile_error,
-        **_rates(gflop, t["jax"].median_s, None, peak),
-      )
-    )
+  )
 
   # Sweeps: S runs (seeds 0..S-1, warmups varying) under one vmap vs one after another.
   # --quick runs the (identical) sweep code for the MLP only: compiling the vmapped
