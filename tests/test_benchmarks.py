@@ -21,7 +21,6 @@ SECTIONS = {"schedules", "torch_schedulers", "train_step", "grokking_step", "lr_
 
 @pytest.mark.slow
 def test_quick_benchmark_run_writes_well_formed_json(tmp_path):
-  pytest.importorskip("torch")
   out = tmp_path / "tmp.json"
   env = {**os.environ, "PYTHONPATH": str(ROOT)}
   proc = subprocess.run(

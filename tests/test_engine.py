@@ -259,7 +259,8 @@ def test_a_diverging_run_is_flagged_and_leaves_its_group_unchanged(tmp_path):
 
 
 def test_plateau_fed_val_loss_matches_torch_reduce_lr_on_plateau(tmp_path):
-  torch = pytest.importorskip("torch")
+  import torch  # pylint: disable=import-outside-toplevel
+
   plateau = {"factor": 0.5, "patience": 2, "threshold": 1e-3, "cooldown": 1}
   # The validation loss rises while the network memorizes (steps 20-200), then falls.
   config = _tiny(
@@ -362,7 +363,8 @@ def test_overrides_read_yaml_values():
 
 
 def test_tensorboard_files_hold_every_scalar(tmp_path):
-  event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=import-outside-toplevel
+
   config = _tiny(total_steps=100, checkpoint_every=0, seeds=(0,))
   train.train_and_evaluate(config, tmp_path, progress=False)
   rows = _rows(tmp_path)
@@ -394,7 +396,8 @@ def _trajectory(tx, params=PARAMS):
 
 
 def _torch_trajectory(make):
-  torch = pytest.importorskip("torch")
+  import torch  # pylint: disable=import-outside-toplevel
+
   tensors = {k: torch.nn.Parameter(torch.tensor(np.asarray(v))) for k, v in PARAMS.items()}
   opt = make(list(tensors.values()))
   out = []

@@ -589,7 +589,8 @@ def test_current_scale_and_learning_rate_read_the_state_in_a_chain():
 
 
 def test_orbax_round_trip_resumes_identically(tmp_path):
-  ocp = pytest.importorskip("orbax.checkpoint")
+  import orbax.checkpoint as ocp  # pylint: disable=import-outside-toplevel
+
   rng = np.random.default_rng(11)
   values = _metric_row(rng, 40, "min")
   for smooth in (False, True):
