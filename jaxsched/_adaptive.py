@@ -57,6 +57,16 @@ def _select(take_new: jax.Array, new: _State, old: _State) -> _State:
   return jax.tree.map(lambda a, b: jnp.where(take_new, a, b), new, old)
 
 
+def _improves(v: jax.Array, best: jax.Array, mode: str, threshold: Any, threshold_mode: str):
+  """PyTorch's ``ReduceLROnPlateau.is_better`` (and transformers' ``GreedyLR``'s): ``v`` beats
+  ``best`` by more than ``threshold`` (relative or absolute) in the direction of ``mode``."""
+  if threshold_mode == "rel":
+    limit = best * (1.0 - threshold) if mode == "min" else best * (1.0 + threshold)
+  else:
+    limit = best - threshold if mode == "min" else best + threshold
+  return v < limit if mode == "min" else v > limit
+
+
 def _saturating_increment(x: jax.Array) -> jax.Array:
   return optax.safe_increment(x)
 
@@ -146,14 +156,6 @@ def reduce_on_plateau(
   c.check_steps(fn, "accumulation_size", accumulation_size, minimum=1, noun="values")
   sign = 1.0 if mode == "min" else -1.0
 
-  def is_better(v, best):
-    # In "max" mode compare negated values: v > b(1+t) <=> -v < -b(1+t).
-    if threshold_mode == "rel":
-      limit = best * (1.0 - threshold) if mode == "min" else best * (1.0 + threshold)
-    else:
-      limit = best - threshold if mode == "min" else best + threshold
-    return sign * v < sign * limit
-
   def init_fn(params):
     del params
     return ReduceOnPlateauState(
@@ -166,7 +168,7 @@ def reduce_on_plateau(
     )
 
   def observe_fn(state, v):
-    better = jnp.isfinite(v) & is_better(v, state.plateau_best)
+    better = jnp.isfinite(v) & _improves(v, state.plateau_best, mode, threshold, threshold_mode)
     best = jnp.where(better, v, state.plateau_best)
     bad = jnp.where(better, 0, _saturating_increment(state.plateau_bad_count))
     in_cooldown = state.plateau_cooldown_count > 0

@@ -112,6 +112,12 @@ def check_order(
     raise ValueError(f"{fn}: {small_name}={_describe(a)} must be {op} {large_name}={_describe(b)}")
 
 
+def check_bool(fn: str, name: str, value: Any) -> None:
+  """Checks a structural flag: a Python (or NumPy) bool, never traced."""
+  if not isinstance(value, (bool, np.bool_)):
+    raise ValueError(f"{fn}: {name}={value!r} must be True or False (it is static)")
+
+
 def check_choice(fn: str, name: str, value: str, allowed: Sequence[str]) -> None:
   """Checks a structural string argument against its allowed values."""
   if value not in allowed:

@@ -175,8 +175,7 @@ def greedy_lr(
   c.check_real(fn, "max_lr", max_lr, low=0.0)
   c.check_order(fn, "min_lr", min_lr, "max_lr", max_lr)
   c.check_real(fn, "eps", eps, low=0.0)
-  if not isinstance(smooth, bool):
-    raise ValueError(f"{fn}: smooth={smooth!r} must be True or False")
+  c.check_bool(fn, "smooth", smooth)
   if smooth:
     if c.is_traced(window_size):
       raise ValueError(f"{fn}: window_size sets the shape of the state; it must be a Python int")
@@ -192,14 +191,6 @@ def greedy_lr(
   shift = int(power) - 1 if mantissa == 0.5 else None  # factor == 2 ** shift
   f32 = lambda x: jnp.asarray(x, jnp.float32)
   base, low, high = f32(base_lr), f32(min_lr), f32(max_lr)
-
-  def is_better(v, best):
-    # transformers' GreedyLR.is_better, line for line.
-    if threshold_mode == "rel":
-      limit = best * (1.0 - threshold) if mode == "min" else best * (1.0 + threshold)
-    else:
-      limit = best - threshold if mode == "min" else best + threshold
-    return v < limit if mode == "min" else v > limit
 
   def rate(anchor, exponent):
     if shift is not None:
@@ -244,7 +235,8 @@ def greedy_lr(
     in_cooldown = state.greedy_cooldown_count > 0
     in_warmup = ~in_cooldown & (state.greedy_warmup_count > 0)
     compared = ~in_cooldown & ~in_warmup
-    better = compared & jnp.isfinite(v) & is_better(v, state.greedy_best)
+    better = compared & jnp.isfinite(v)
+    better &= _adaptive._improves(v, state.greedy_best, mode, threshold, threshold_mode)
     good = jnp.where(better, _adaptive._saturating_increment(state.greedy_good_count), 0)
     bad = jnp.where(compared & ~better, _adaptive._saturating_increment(state.greedy_bad_count), 0)
     rise = good > patience

@@ -34,15 +34,10 @@ NOISE_TYPES = ("normal", "uniform")
 # ----------------------------------------------------------------- shared parts
 
 
-def _check_bool(fn: str, name: str, x: Any) -> None:
-  if not isinstance(x, (bool, np.bool_)):
-    raise ValueError(f"{fn}: {name}={x!r} must be True or False (it is static)")
-
-
 def _check_warmup_args(fn: str, warmup_t: Any, warmup_lr_init: Any, warmup_prefix: Any) -> None:
   c.check_steps(fn, "warmup_t", warmup_t)
   c.check_real(fn, "warmup_lr_init", warmup_lr_init, low=0.0)
-  _check_bool(fn, "warmup_prefix", warmup_prefix)
+  c.check_bool(fn, "warmup_prefix", warmup_prefix)
 
 
 def _check_cycle_args(
@@ -85,10 +80,10 @@ def _int_power(m: jax.Array, i: jax.Array) -> jax.Array:
 
 def _warmed(t, warmup_t, warmup_lr_init, target, after, dtype):
   """timm's linear warmup ``warmup_lr_init + t (target - warmup_lr_init) / warmup_t``."""
-  return _warmup._warmup_then(
+  return _warmup._warmup_then(  # pylint: disable=protected-access
     t,
-    c.as_steps(warmup_t),
-    "linear",  # pylint: disable=protected-access
+    warmup_t,
+    "linear",
     c.as_value(warmup_lr_init, dtype),
     target,
     1.0,
