@@ -5,79 +5,88 @@ step. ``sched(t)`` is the rate the optimizer uses for its update number ``t``
 (Optax's count, from 0), which is the rate a PyTorch optimizer uses after ``t``
 calls of ``scheduler.step()``. Numeric hyperparameters may be JAX arrays, so a
 sweep over them is one ``jax.vmap``.
+
+Every public name is re-exported here. The code lives in private modules
+grouped by concern: ``schedules/`` (closed-form schedules), ``transforms/``
+(Optax transformations), ``porting/`` (from and to PyTorch, transformers and
+timm), ``tools/`` (LR range test, plots, the command line), with the shared
+pieces (``_common.py``), the registry (``_catalog.py``) and configs
+(``_config.py``) at the top. Modules import downward only: ``_common`` <-
+``schedules`` <- ``transforms`` <- ``porting`` <- ``_catalog``, ``_config`` <-
+``tools``.
 """
 
-from jaxsched._adaptive import adaptive_step_decay
-from jaxsched._adaptive import AdaptiveStepDecayState
-from jaxsched._adaptive import current_learning_rate
-from jaxsched._adaptive import current_scale
-from jaxsched._adaptive import phase_transition
-from jaxsched._adaptive import PhaseTransitionState
-from jaxsched._adaptive import reduce_on_plateau
-from jaxsched._adaptive import ReduceOnPlateauState
 from jaxsched._catalog import catalog
 from jaxsched._catalog import Entry
 from jaxsched._catalog import registry
-from jaxsched._composition import adaptive_momentum
-from jaxsched._composition import chained
-from jaxsched._composition import cooldown
-from jaxsched._composition import sequential
 from jaxsched._config import from_config
 from jaxsched._config import load_config
 from jaxsched._config import resolve_config
 from jaxsched._config import ResolvedConfig
 from jaxsched._config import TrainingSetup
-from jaxsched._cyclic import cyclic
-from jaxsched._cyclic import cyclic_momentum
-from jaxsched._cyclic import one_cycle
-from jaxsched._cyclic import one_cycle_momentum
-from jaxsched._decay import constant
-from jaxsched._decay import constant_factor
-from jaxsched._decay import cosine_annealing
-from jaxsched._decay import cosine_warm_restarts
-from jaxsched._decay import exponential_decay
-from jaxsched._decay import linear_factor
-from jaxsched._decay import multistep_decay
-from jaxsched._decay import polynomial_decay
-from jaxsched._decay import step_decay
-from jaxsched._finder import lr_find
-from jaxsched._finder import LRFinderResult
-from jaxsched._greedy import greedy_lr
-from jaxsched._greedy import GreedyLRState
-from jaxsched._grokfast import grokfast_ema
-from jaxsched._grokfast import GrokfastEmaState
-from jaxsched._layerwise import layerwise
-from jaxsched._layerwise import layerwise_decay
-from jaxsched._layerwise import TRANSFORMER_MULTIPLIERS
-from jaxsched._phases import bias_mitigation
-from jaxsched._phases import grokking
-from jaxsched._plotting import inspect
-from jaxsched._plotting import plot
-from jaxsched._plotting import ScheduleSummary
-from jaxsched._porting import compare
-from jaxsched._porting import Comparison
-from jaxsched._porting import from_torch
-from jaxsched._porting import get_scheduler
-from jaxsched._porting import LearningRateAndMomentum
-from jaxsched._porting import PlateauConversion
-from jaxsched._porting import to_torch
-from jaxsched._timm import timm_cosine
-from jaxsched._timm import timm_multistep
-from jaxsched._timm import timm_poly
-from jaxsched._timm import timm_step
-from jaxsched._timm import timm_tanh
-from jaxsched._timm import with_noise
-from jaxsched._warmup import inverse_sqrt
-from jaxsched._warmup import noam
-from jaxsched._warmup import untuned_warmup
-from jaxsched._warmup import warmup
-from jaxsched._warmup import warmup_constant
-from jaxsched._warmup import warmup_cosine
-from jaxsched._warmup import warmup_cosine_restarts
-from jaxsched._warmup import warmup_linear
-from jaxsched._warmup import warmup_polynomial
-from jaxsched._warmup import warmup_stable_decay
-from jaxsched._warmup import warmup_stable_decay_cycles
+from jaxsched.porting import compare
+from jaxsched.porting import Comparison
+from jaxsched.porting import from_torch
+from jaxsched.porting import get_scheduler
+from jaxsched.porting import LearningRateAndMomentum
+from jaxsched.porting import PlateauConversion
+from jaxsched.porting import to_torch
+from jaxsched.schedules import adaptive_momentum
+from jaxsched.schedules import bias_mitigation
+from jaxsched.schedules import chained
+from jaxsched.schedules import constant
+from jaxsched.schedules import constant_factor
+from jaxsched.schedules import cooldown
+from jaxsched.schedules import cosine_annealing
+from jaxsched.schedules import cosine_warm_restarts
+from jaxsched.schedules import cyclic
+from jaxsched.schedules import cyclic_momentum
+from jaxsched.schedules import exponential_decay
+from jaxsched.schedules import grokking
+from jaxsched.schedules import inverse_sqrt
+from jaxsched.schedules import linear_factor
+from jaxsched.schedules import multistep_decay
+from jaxsched.schedules import noam
+from jaxsched.schedules import one_cycle
+from jaxsched.schedules import one_cycle_momentum
+from jaxsched.schedules import polynomial_decay
+from jaxsched.schedules import sequential
+from jaxsched.schedules import step_decay
+from jaxsched.schedules import timm_cosine
+from jaxsched.schedules import timm_multistep
+from jaxsched.schedules import timm_poly
+from jaxsched.schedules import timm_step
+from jaxsched.schedules import timm_tanh
+from jaxsched.schedules import untuned_warmup
+from jaxsched.schedules import warmup
+from jaxsched.schedules import warmup_constant
+from jaxsched.schedules import warmup_cosine
+from jaxsched.schedules import warmup_cosine_restarts
+from jaxsched.schedules import warmup_linear
+from jaxsched.schedules import warmup_polynomial
+from jaxsched.schedules import warmup_stable_decay
+from jaxsched.schedules import warmup_stable_decay_cycles
+from jaxsched.schedules import with_noise
+from jaxsched.tools import inspect
+from jaxsched.tools import lr_find
+from jaxsched.tools import LRFinderResult
+from jaxsched.tools import plot
+from jaxsched.tools import ScheduleSummary
+from jaxsched.transforms import adaptive_step_decay
+from jaxsched.transforms import AdaptiveStepDecayState
+from jaxsched.transforms import current_learning_rate
+from jaxsched.transforms import current_scale
+from jaxsched.transforms import greedy_lr
+from jaxsched.transforms import GreedyLRState
+from jaxsched.transforms import grokfast_ema
+from jaxsched.transforms import GrokfastEmaState
+from jaxsched.transforms import layerwise
+from jaxsched.transforms import layerwise_decay
+from jaxsched.transforms import phase_transition
+from jaxsched.transforms import PhaseTransitionState
+from jaxsched.transforms import reduce_on_plateau
+from jaxsched.transforms import ReduceOnPlateauState
+from jaxsched.transforms import TRANSFORMER_MULTIPLIERS
 
 __version__ = "0.1.0"
 

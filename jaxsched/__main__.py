@@ -2,7 +2,7 @@
 
 import sys
 
-from jaxsched._cli import main
+from jaxsched.tools._cli import main
 
 if __name__ == "__main__":
   sys.exit(main())

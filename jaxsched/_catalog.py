@@ -8,16 +8,16 @@ and inspects its schedules, and the tests derive their factory lists from it.
 import types
 from typing import Callable, Mapping, NamedTuple
 
-from jaxsched import _adaptive
-from jaxsched import _composition
-from jaxsched import _cyclic
-from jaxsched import _decay
-from jaxsched import _greedy
-from jaxsched import _grokfast
-from jaxsched import _layerwise
-from jaxsched import _phases
-from jaxsched import _timm
-from jaxsched import _warmup
+from jaxsched.schedules import _composition
+from jaxsched.schedules import _cyclic
+from jaxsched.schedules import _decay
+from jaxsched.schedules import _phases
+from jaxsched.schedules import _timm
+from jaxsched.schedules import _warmup
+from jaxsched.transforms import _greedy
+from jaxsched.transforms import _grokfast
+from jaxsched.transforms import _layerwise
+from jaxsched.transforms import _plateau
 
 SCHEDULE = "schedule"  # an optax.Schedule: step -> learning rate (or momentum)
 # an optax.GradientTransformation driven by a metric or the gradients
@@ -113,15 +113,15 @@ _ENTRIES = (
     nested=("schedule",),
   ),
   _entry(
-    _adaptive.reduce_on_plateau,
+    _plateau.reduce_on_plateau,
     "torch ReduceLROnPlateau; transformers reduce_lr_on_plateau",
     TRANSFORMATION,
   ),
   _entry(_greedy.greedy_lr, "transformers GreedyLR; get_scheduler('greedy')", TRANSFORMATION),
   _entry(
-    _adaptive.adaptive_step_decay, "seed AdaptiveScheduler (decay on a plateau)", TRANSFORMATION
+    _plateau.adaptive_step_decay, "seed AdaptiveScheduler (decay on a plateau)", TRANSFORMATION
   ),
-  _entry(_adaptive.phase_transition, "seed phase-transition scheduler (grokking)", TRANSFORMATION),
+  _entry(_plateau.phase_transition, "seed phase-transition scheduler (grokking)", TRANSFORMATION),
   _entry(_grokfast.grokfast_ema, "Grokfast-EMA gradient filter (Lee et al. 2024)", TRANSFORMATION),
   _entry(_layerwise.layerwise, "torch param groups with their own lr (by name pattern)", LAYERWISE),
   _entry(_layerwise.layerwise_decay, "layer-wise LR decay (BEiT, ELECTRA)", LAYERWISE),

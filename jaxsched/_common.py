@@ -273,6 +273,22 @@ def warmup_ramp(
   return mix(peak_value, init_value, w)
 
 
+def warmup_then(
+  t: jax.Array,
+  warmup_steps: Any,
+  kind: str,
+  init_value: Any,
+  peak_value: Any,
+  exponent: Any,
+  dtype: jnp.dtype,
+  after: Any,
+) -> jax.Array:
+  """The warmup ramp (:func:`warmup_ramp` of ``kind``) for ``t < warmup_steps``, then ``after``."""
+  r = fraction(jnp.minimum(t, warmup_steps), warmup_steps, dtype)
+  ramp = warmup_ramp(kind, r, init_value, peak_value, exponent)
+  return jnp.where(t < warmup_steps, ramp, after)
+
+
 def decay_factor(kind: str, x: jax.Array, num_cycles: Any = 0.5) -> jax.Array:
   """The decay shapes, from 1 at x=0 to 0 at x=1 (for ``num_cycles=0.5``).
 

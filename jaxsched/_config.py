@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List, Mapping, NamedTuple, Optional, Uni
 import optax
 
 from jaxsched import _catalog
-from jaxsched import _layerwise
+from jaxsched.transforms import _layerwise
 
 # Seed 004's scheduler names.
 ALIASES = {"cosine_warmup": "warmup_cosine", "onecycle": "one_cycle"}
@@ -422,7 +422,7 @@ def from_config(cfg: Config) -> Any:
       own validation errors propagate unchanged.
 
   Examples:
-    >>> from jaxsched._config import from_config
+    >>> from jaxsched import from_config
     >>> sched = from_config("type: warmup_cosine\\npeak_value: 3e-4\\n"
     ...                     "warmup_steps: 10\\ntotal_steps: 110")
     >>> round(float(sched(10)), 8)

@@ -1,4 +1,4 @@
-"""The adaptive (loss-driven) transformations of ``jaxsched/_adaptive.py``.
+"""The adaptive (loss-driven) transformations of ``jaxsched/transforms/_plateau.py``.
 
 Reference values come from PyTorch's ``ReduceLROnPlateau`` run live, and from
 plain-Python copies of seed 000's ``AdaptiveStepDecay`` and

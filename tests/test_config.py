@@ -19,12 +19,12 @@ import pytest
 import yaml
 
 import jaxsched
-from jaxsched._config import from_config
-from jaxsched._config import load_config
-from jaxsched._config import resolve_config
-from jaxsched._config import TrainingSetup
-from jaxsched._layerwise import layerwise
-from jaxsched._layerwise import path_string
+from jaxsched import from_config
+from jaxsched import layerwise
+from jaxsched import load_config
+from jaxsched import resolve_config
+from jaxsched import TrainingSetup
+from jaxsched.transforms._layerwise import path_string
 
 STEPS = jnp.asarray([0, 1, 3, 7, 10, 25, 60, 99, 150, 400, 5000], jnp.int32)
 

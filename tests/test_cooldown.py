@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import jaxsched
-from jaxsched._composition import cooldown
+from jaxsched import cooldown
 
 KINDS = ("linear", "cosine", "1-sqrt")
 INT32_MAX = 2**31 - 1

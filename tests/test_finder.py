@@ -831,7 +831,7 @@ def _fastai_valley(lrs, losses):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_valley_matches_fastai_loop(seed):
-  from jaxsched import _finder  # pylint: disable=import-outside-toplevel
+  from jaxsched.tools import _finder  # pylint: disable=import-outside-toplevel
 
   rng = np.random.default_rng(seed)
   n = 60

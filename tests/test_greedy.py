@@ -1,4 +1,4 @@
-"""``greedy_lr`` (``jaxsched/_greedy.py``) against transformers' ``GreedyLR``, run live.
+"""``greedy_lr`` (``jaxsched/transforms/_greedy.py``) against transformers' ``GreedyLR``, run live.
 
 The reference is ``transformers.optimization.GreedyLR`` stepping a torch SGD
 optimizer; its ``param_groups[0]["lr"]`` after ``step(v_0) .. step(v_t)`` is
@@ -32,8 +32,8 @@ import transformers
 from transformers import optimization as hf
 
 import jaxsched
-from jaxsched._greedy import greedy_lr
-from jaxsched._greedy import GreedyLRState
+from jaxsched import greedy_lr
+from jaxsched import GreedyLRState
 
 RTOL = 1e-5
 BASE = 0.1

@@ -1,4 +1,4 @@
-"""Tests of jaxsched._layerwise: per-path multipliers and layer-wise decay.
+"""Tests of jaxsched/transforms/_layerwise.py: per-path multipliers and layer-wise decay.
 
 Expected multipliers are written out by hand from the documented rules (first
 matching pattern, BEiT's layer ids), never computed with jaxsched.
@@ -17,11 +17,11 @@ import pytest
 from flax import nnx
 
 import jaxsched
-from jaxsched._layerwise import layerwise
-from jaxsched._layerwise import layerwise_decay
-from jaxsched._layerwise import path_string
-from jaxsched._layerwise import TRANSFORMER_MULTIPLIERS
-from jaxsched._layerwise import tree_paths
+from jaxsched import layerwise
+from jaxsched import layerwise_decay
+from jaxsched import TRANSFORMER_MULTIPLIERS
+from jaxsched.transforms._layerwise import path_string
+from jaxsched.transforms._layerwise import tree_paths
 
 
 def _tree():

@@ -93,8 +93,8 @@ def test_wheel_holds_the_library_only(wheel):
   assert "jaxsched/py.typed" in names
   assert "jaxsched/__init__.py" in names
   assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
-  modules = {p.name for p in (ROOT / "jaxsched").glob("*.py")}
-  assert modules <= {n.split("/")[-1] for n in names if n.startswith("jaxsched/")}
+  modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "jaxsched").rglob("*.py")}
+  assert modules <= set(names), sorted(modules - set(names))
 
 
 def test_wheel_version_is_the_package_version(wheel):
@@ -182,9 +182,9 @@ def test_optional_feature_names_its_extra(call):
 
 def test_cli_plot_without_matplotlib_says_which_extra():
   result = _run_blocked("""
-      import jaxsched._cli
+      from jaxsched.tools import _cli
       try:
-        jaxsched._cli.main(["plot", "constant", "--value", "0.1", "--steps", "10", "-o", "x.png"])
+        _cli.main(["plot", "constant", "--value", "0.1", "--steps", "10", "-o", "x.png"])
       except ImportError as e:
         print(e)
       """)

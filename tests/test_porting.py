@@ -26,6 +26,7 @@ from torch.optim import lr_scheduler as L
 from transformers import optimization as hf
 
 import jaxsched
+from jaxsched.porting import _objects
 
 KS = (0, 1, 7)  # steps taken before converting
 
@@ -220,7 +221,7 @@ def test_from_torch_matches_torch(case):
 def test_every_listed_class_has_a_case():
   covered = {name.split("-")[0] for name in TORCH_CASES}
   # LambdaLR: the transformers tests below; ReduceLROnPlateau: its own tests.
-  assert set(jaxsched._porting.TORCH_CLASSES) - {"LambdaLR", "ReduceLROnPlateau"} <= covered
+  assert set(_objects.TORCH_CLASSES) - {"LambdaLR", "ReduceLROnPlateau"} <= covered
 
 
 def test_steps_per_epoch_counts_updates():

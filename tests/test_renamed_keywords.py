@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 import jaxsched
-from jaxsched import _composition
-from jaxsched import _warmup
+from jaxsched.schedules import _composition
+from jaxsched.schedules import _warmup
 
 PACKAGE = pathlib.Path(jaxsched.__file__).resolve().parent
 STEPS = jnp.arange(120)
@@ -148,7 +148,7 @@ def _package_deprecations(record):
 
 
 def test_package_sources_compile_without_warnings():
-  for path in sorted(PACKAGE.glob("*.py")):
+  for path in sorted(PACKAGE.rglob("*.py")):
     with warnings.catch_warnings():
       warnings.simplefilter("error")  # e.g. an invalid escape sequence in a docstring
       compile(path.read_text(), str(path), "exec")
@@ -156,11 +156,11 @@ def test_package_sources_compile_without_warnings():
 
 SCHEDULE_MODULES = (
   "_common",
-  "_composition",
-  "_cyclic",
-  "_decay",
-  "_phases",
-  "_warmup",
+  "schedules._composition",
+  "schedules._cyclic",
+  "schedules._decay",
+  "schedules._phases",
+  "schedules._warmup",
   "_config",
   "_catalog",
 )

@@ -25,13 +25,13 @@ from curves import assert_curve_close
 from curves import jax_curve
 
 import jaxsched
-from jaxsched import _timm
-from jaxsched._timm import timm_cosine
-from jaxsched._timm import timm_multistep
-from jaxsched._timm import timm_poly
-from jaxsched._timm import timm_step
-from jaxsched._timm import timm_tanh
-from jaxsched._timm import with_noise
+from jaxsched import timm_cosine
+from jaxsched import timm_multistep
+from jaxsched import timm_poly
+from jaxsched import timm_step
+from jaxsched import timm_tanh
+from jaxsched import with_noise
+from jaxsched.schedules import _timm
 
 _MODULES = ("scheduler", "cosine_lr", "tanh_lr", "step_lr", "multistep_lr", "poly_lr", "plateau_lr")
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import jaxsched
-from jaxsched._warmup import untuned_warmup
+from jaxsched import untuned_warmup
 
 
 def _ref(peak, b2, kind, steps):

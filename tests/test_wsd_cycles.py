@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import jaxsched
-from jaxsched._warmup import warmup_stable_decay_cycles
+from jaxsched import warmup_stable_decay_cycles
 
 KINDS = ("linear", "cosine", "1-sqrt")
 

@@ -19,9 +19,10 @@ import numpy as np
 import optax
 
 from jaxsched import _catalog
-from jaxsched import _finder
-from jaxsched import _plotting
-from jaxsched import _porting
+from jaxsched import _config
+from jaxsched import porting
+from jaxsched.tools import _finder
+from jaxsched.tools import _plotting
 
 PROG = "jaxsched"
 
@@ -112,8 +113,6 @@ def _steps(args: argparse.Namespace, configs: Sequence[dict]) -> int:
 
 def _from_config_file(path: pathlib.Path) -> tuple[list, list]:
   """Named schedules from a YAML file: a mapping name -> config, or a list."""
-  from jaxsched import _config  # pylint: disable=import-outside-toplevel
-
   if not path.is_file():
     raise _UsageError(f"--config {path}: no such file")
   loaded = _config.load_config(path)
@@ -194,8 +193,6 @@ def _cmd_inspect(argv: Sequence[str]) -> int:
 
 def _compare_operand(text: str, named: dict) -> tuple:
   """``(schedule, config)`` for a name in --config, a config file or an inline YAML mapping."""
-  from jaxsched import _config  # pylint: disable=import-outside-toplevel
-
   if text in named:
     return named[text]
   looks_like_file = text.strip().lower().endswith((".yaml", ".yml", ".json"))
@@ -255,7 +252,7 @@ def _cmd_compare(argv: Sequence[str]) -> int:
   reference, ref_cfg = _compare_operand(args.reference, named)
   schedule, cfg = _compare_operand(args.schedule, named)
   steps = _steps(args, [ref_cfg, cfg])
-  result = _porting.compare(reference, schedule, steps, rtol=args.rtol, atol=args.atol)
+  result = porting.compare(reference, schedule, steps, rtol=args.rtol, atol=args.atol)
   print(
     f"{args.schedule} against {args.reference} over {steps} steps "
     f"(rtol={args.rtol:g}, atol={args.atol:g})"

@@ -4,7 +4,7 @@
 the style of :func:`jaxsched.reduce_on_plateau`: it multiplies the incoming
 updates by ``lr / base_lr`` and takes the observed metric as ``value=`` in
 ``update``, with the same timing, the same ``observe=`` flag and the same
-handling of non-finite metrics (see ``jaxsched/_adaptive.py``).
+handling of non-finite metrics (see ``jaxsched/transforms/_plateau.py``).
 """
 
 from typing import NamedTuple
@@ -16,8 +16,8 @@ import numpy as np
 import optax
 from jax.typing import ArrayLike
 
-from jaxsched import _adaptive
 from jaxsched import _common as c
+from jaxsched.transforms import _observe
 
 
 class GreedyLRState(NamedTuple):
@@ -91,7 +91,7 @@ def greedy_lr(
   After ``update`` has been given ``v_0 .. v_t`` the scale applied to that
   update is ``lr / base_lr`` of a ``GreedyLR`` after ``step(v_0) ..
   step(v_t)``. ``update`` also takes ``observe=`` (see
-  ``jaxsched/_adaptive.py``).
+  ``jaxsched/transforms/_plateau.py``).
 
   transformers: ``GreedyLR(optimizer, mode, factor, patience, threshold,
   threshold_mode, cooldown, warmup, min_lr, max_lr, eps, smooth=smooth,
@@ -150,7 +150,7 @@ def greedy_lr(
 
   Examples:
     >>> import jax.numpy as jnp
-    >>> from jaxsched._greedy import greedy_lr
+    >>> from jaxsched import greedy_lr
     >>> tx = greedy_lr(0.1, factor=0.5, patience=1)
     >>> state = tx.init(jnp.zeros(2))
     >>> for loss in [3.0, 2.0, 1.0]:
@@ -164,11 +164,11 @@ def greedy_lr(
   """
   fn = "greedy_lr"
   c.check_real(fn, "base_lr", base_lr, low=0.0, low_open=True)
-  c.check_choice(fn, "mode", mode, _adaptive.MODES)
+  c.check_choice(fn, "mode", mode, _observe.MODES)
   c.check_real(fn, "factor", factor, low=0.0, high=1.0, low_open=True, high_open=True)
   c.check_steps(fn, "patience", patience, noun="observations")
   c.check_real(fn, "threshold", threshold, low=0.0)
-  c.check_choice(fn, "threshold_mode", threshold_mode, _adaptive.THRESHOLD_MODES)
+  c.check_choice(fn, "threshold_mode", threshold_mode, _observe.THRESHOLD_MODES)
   c.check_steps(fn, "cooldown", cooldown, noun="observations")
   c.check_steps(fn, "warmup", warmup, noun="observations")
   c.check_real(fn, "min_lr", min_lr, low=0.0)
@@ -236,9 +236,9 @@ def greedy_lr(
     in_warmup = ~in_cooldown & (state.greedy_warmup_count > 0)
     compared = ~in_cooldown & ~in_warmup
     better = compared & jnp.isfinite(v)
-    better &= _adaptive._improves(v, state.greedy_best, mode, threshold, threshold_mode)
-    good = jnp.where(better, _adaptive._saturating_increment(state.greedy_good_count), 0)
-    bad = jnp.where(compared & ~better, _adaptive._saturating_increment(state.greedy_bad_count), 0)
+    better &= _observe.improves(v, state.greedy_best, mode, threshold, threshold_mode)
+    good = jnp.where(better, optax.safe_increment(state.greedy_good_count), 0)
+    bad = jnp.where(compared & ~better, optax.safe_increment(state.greedy_bad_count), 0)
     rise = good > patience
     fall = ~rise & (bad > patience)
 
@@ -303,8 +303,8 @@ def greedy_lr(
     del params, extra_args
     chex.assert_shape(state.greedy_scale, ())
     chex.assert_shape(state.greedy_window, (window,))
-    v, observe = _adaptive._metric(value, observe)
-    new_state = _adaptive._select(observe, observe_fn(state, v), state)
-    return _adaptive._apply_scale(updates, new_state.greedy_scale), new_state
+    v, observe = _observe.metric(value, observe)
+    new_state = _observe.select(observe, observe_fn(state, v), state)
+    return _observe.apply_scale(updates, new_state.greedy_scale), new_state
 
   return optax.GradientTransformationExtraArgs(init_fn, update_fn)

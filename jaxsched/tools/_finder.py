@@ -24,6 +24,7 @@ import numpy as np
 import optax
 
 from jaxsched import _common as c
+from jaxsched.tools import _plotting
 
 SUGGESTION_RULES = ("valley", "steepest", "minimum")
 SWEEP_MODES = ("exponential", "linear")
@@ -167,8 +168,6 @@ class LRFinderResult(NamedTuple):
     Returns:
       The path written.
     """
-    from jaxsched import _plotting  # pylint: disable=import-outside-toplevel
-
     return _plotting.plot_lr_find(self, path, title=title)
 
 

@@ -26,7 +26,6 @@ import optax
 from jax.typing import ArrayLike
 
 from jaxsched import _common as c
-from jaxsched import _warmup
 
 NOISE_TYPES = ("normal", "uniform")
 
@@ -80,7 +79,7 @@ def _int_power(m: jax.Array, i: jax.Array) -> jax.Array:
 
 def _warmed(t, warmup_t, warmup_lr_init, target, after, dtype):
   """timm's linear warmup ``warmup_lr_init + t (target - warmup_lr_init) / warmup_t``."""
-  return _warmup._warmup_then(  # pylint: disable=protected-access
+  return c.warmup_then(
     t,
     warmup_t,
     "linear",

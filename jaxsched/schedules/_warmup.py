@@ -12,13 +12,6 @@ from jaxsched import _common as c
 UNTUNED_WARMUP_KINDS = ("linear", "exponential")
 
 
-def _warmup_then(t, warmup_steps, kind, init_value, peak_value, exponent, dtype, after):
-  """The warmup ramp for ``t < warmup_steps``, then ``after``."""
-  r = c.fraction(jnp.minimum(t, warmup_steps), warmup_steps, dtype)
-  ramp = c.warmup_ramp(kind, r, init_value, peak_value, exponent)
-  return jnp.where(t < warmup_steps, ramp, after)
-
-
 def _check_warmup_total(fn: str, warmup_steps: Any, total_steps: Any) -> None:
   c.check_steps(fn, "warmup_steps", warmup_steps)
   c.check_steps(fn, "total_steps", total_steps)
@@ -80,7 +73,7 @@ def warmup(
     t = c.as_count(count)
     peak = c.as_value(peak_value, dtype)
     return c.finish(
-      _warmup_then(
+      c.warmup_then(
         t,
         c.as_steps(warmup_steps),
         warmup_kind,
@@ -160,7 +153,7 @@ def warmup_linear(
     peak, end = c.as_value(peak_value, dtype), c.as_value(end_value, dtype)
     remaining = c.fraction(n - jnp.minimum(t, n), n - w, dtype)
     return c.finish(
-      _warmup_then(t, w, "linear", 0.0, peak, 1.0, dtype, c.mix(peak, end, remaining))
+      c.warmup_then(t, w, "linear", 0.0, peak, 1.0, dtype, c.mix(peak, end, remaining))
     )
 
   return schedule
@@ -224,7 +217,7 @@ def warmup_cosine(
     p = c.fraction(jnp.minimum(t, n) - w, n - w, dtype)
     decay = c.mix(peak, end, c.cosine_factor(p, num_cycles))
     return c.finish(
-      _warmup_then(t, w, warmup_kind, c.as_value(init_value, dtype), peak, 2.0, dtype, decay)
+      c.warmup_then(t, w, warmup_kind, c.as_value(init_value, dtype), peak, 2.0, dtype, decay)
     )
 
   return schedule
@@ -275,7 +268,7 @@ def warmup_cosine_restarts(
     phase = c.mulmod(r, cycles, span).astype(dtype) / span.astype(dtype)
     peak = c.as_value(peak_value, dtype)
     decay = jnp.where(t < n, peak * c.cosine_weight(phase), 0.0)
-    return c.finish(_warmup_then(t, w, "linear", 0.0, peak, 1.0, dtype, decay))
+    return c.finish(c.warmup_then(t, w, "linear", 0.0, peak, 1.0, dtype, decay))
 
   return schedule
 
@@ -325,7 +318,7 @@ def warmup_polynomial(
     peak, end = c.as_value(peak_value, dtype), c.as_value(end_value, dtype)
     remaining = c.fraction(n - jnp.minimum(t, n), n - w, dtype)
     decay = c.mix(peak, end, remaining ** c.as_value(power, dtype))
-    return c.finish(_warmup_then(t, w, "linear", 0.0, peak, 1.0, dtype, decay))
+    return c.finish(c.warmup_then(t, w, "linear", 0.0, peak, 1.0, dtype, decay))
 
   return schedule
 
@@ -369,7 +362,7 @@ def inverse_sqrt(
     tau = jnp.maximum(tau, 1).astype(dtype)
     peak = c.as_value(peak_value, dtype)
     decay = peak * jnp.reciprocal(jnp.sqrt(1.0 + jnp.maximum(t - w, 0).astype(dtype) / tau))
-    return c.finish(_warmup_then(t, w, "linear", 0.0, peak, 1.0, dtype, decay))
+    return c.finish(c.warmup_then(t, w, "linear", 0.0, peak, 1.0, dtype, decay))
 
   return schedule
 
@@ -536,7 +529,7 @@ def _wsd_cycle(t, w, s, d, start, peak, floor, warmup_kind, decay_kind, num_cycl
   f = c.decay_factor(decay_kind, c.fraction(t - w - s, d, dtype), num_cycles)
   decayed = jnp.where(t < w + s + d, c.mix(peak, floor, f), floor)
   after = jnp.where(t < w + s, peak, decayed)
-  return _warmup_then(t, w, warmup_kind, start, peak, 2.0, dtype, after)
+  return c.warmup_then(t, w, warmup_kind, start, peak, 2.0, dtype, after)
 
 
 def _check_cycles(fn: str, cycles: Any, total_steps: Any) -> None:

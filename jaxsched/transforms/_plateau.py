@@ -21,54 +21,17 @@ improvement (it never becomes the best value), so a diverging run still
 decays; :func:`phase_transition` skips it as if ``observe`` were False.
 """
 
-from typing import Any, NamedTuple, Optional, TypeVar
+from typing import NamedTuple
 
 import chex
 import jax
 import jax.numpy as jnp
 import optax
-from jax.typing import ArrayLike
 
 from jaxsched import _common as c
+from jaxsched.transforms import _observe
 
-THRESHOLD_MODES = ("rel", "abs")
-MODES = ("min", "max")
 STATISTICS = ("seed", "cv")
-
-
-def _metric(value: Any, observe: Any) -> tuple[jax.Array, jax.Array]:
-  """The metric as float32 and the observe flag as bool, both checked scalars."""
-  value = jnp.asarray(value)
-  observe = jnp.asarray(observe)
-  chex.assert_shape(value, ())
-  chex.assert_shape(observe, ())
-  return value.astype(jnp.float32), observe.astype(bool)
-
-
-def _apply_scale(updates: optax.Updates, scale: jax.Array) -> optax.Updates:
-  return jax.tree.map(lambda u: u * scale.astype(u.dtype), updates)
-
-
-_State = TypeVar("_State", bound=NamedTuple)
-
-
-def _select(take_new: jax.Array, new: _State, old: _State) -> _State:
-  """Field by field ``new if take_new else old``."""
-  return jax.tree.map(lambda a, b: jnp.where(take_new, a, b), new, old)
-
-
-def _improves(v: jax.Array, best: jax.Array, mode: str, threshold: Any, threshold_mode: str):
-  """PyTorch's ``ReduceLROnPlateau.is_better`` (and transformers' ``GreedyLR``'s): ``v`` beats
-  ``best`` by more than ``threshold`` (relative or absolute) in the direction of ``mode``."""
-  if threshold_mode == "rel":
-    limit = best * (1.0 - threshold) if mode == "min" else best * (1.0 + threshold)
-  else:
-    limit = best - threshold if mode == "min" else best + threshold
-  return v < limit if mode == "min" else v > limit
-
-
-def _saturating_increment(x: jax.Array) -> jax.Array:
-  return optax.safe_increment(x)
 
 
 class ReduceOnPlateauState(NamedTuple):
@@ -148,10 +111,10 @@ def reduce_on_plateau(
   c.check_real(fn, "factor", factor, low=0.0, high=1.0, low_open=True, high_open=True)
   c.check_steps(fn, "patience", patience, noun="observations")
   c.check_real(fn, "threshold", threshold, low=0.0)
-  c.check_choice(fn, "threshold_mode", threshold_mode, THRESHOLD_MODES)
+  c.check_choice(fn, "threshold_mode", threshold_mode, _observe.THRESHOLD_MODES)
   c.check_steps(fn, "cooldown", cooldown, noun="observations")
   c.check_real(fn, "min_scale", min_scale, low=0.0, high=1.0)
-  c.check_choice(fn, "mode", mode, MODES)
+  c.check_choice(fn, "mode", mode, _observe.MODES)
   c.check_real(fn, "eps", eps, low=0.0)
   c.check_steps(fn, "accumulation_size", accumulation_size, minimum=1, noun="values")
   sign = 1.0 if mode == "min" else -1.0
@@ -168,9 +131,11 @@ def reduce_on_plateau(
     )
 
   def observe_fn(state, v):
-    better = jnp.isfinite(v) & _improves(v, state.plateau_best, mode, threshold, threshold_mode)
+    better = jnp.isfinite(v) & _observe.improves(
+      v, state.plateau_best, mode, threshold, threshold_mode
+    )
     best = jnp.where(better, v, state.plateau_best)
-    bad = jnp.where(better, 0, _saturating_increment(state.plateau_bad_count))
+    bad = jnp.where(better, 0, optax.safe_increment(state.plateau_bad_count))
     in_cooldown = state.plateau_cooldown_count > 0
     cool = jnp.where(in_cooldown, state.plateau_cooldown_count - 1, state.plateau_cooldown_count)
     bad = jnp.where(in_cooldown, 0, bad)
@@ -187,7 +152,7 @@ def reduce_on_plateau(
   def update_fn(updates, state, params=None, *, value, observe=True, **extra_args):
     del params, extra_args
     chex.assert_shape(state.plateau_scale, ())
-    v, observe = _metric(value, observe)
+    v, observe = _observe.metric(value, observe)
     total = state.plateau_accumulated_value + v
     n = state.plateau_accumulated_count + 1
     complete = n >= accumulation_size
@@ -196,8 +161,8 @@ def reduce_on_plateau(
       plateau_accumulated_count=jnp.where(complete, 0, n).astype(jnp.int32),
     )
     observed = observe_fn(accumulated, total / accumulation_size)
-    new_state = _select(observe, _select(complete, observed, accumulated), state)
-    return _apply_scale(updates, new_state.plateau_scale), new_state
+    new_state = _observe.select(observe, _observe.select(complete, observed, accumulated), state)
+    return _observe.apply_scale(updates, new_state.plateau_scale), new_state
 
   return optax.GradientTransformationExtraArgs(init_fn, update_fn)
 
@@ -270,7 +235,7 @@ def adaptive_step_decay(
 
   def observe_fn(state, v):
     improved = jnp.isfinite(v) & (v < state.step_decay_best - min_improvement)
-    wait = jnp.where(improved, 0, _saturating_increment(state.step_decay_wait))
+    wait = jnp.where(improved, 0, optax.safe_increment(state.step_decay_wait))
     decay = wait >= patience
     compared = AdaptiveStepDecayState(
       step_decay_scale=jnp.where(
@@ -281,14 +246,14 @@ def adaptive_step_decay(
       step_decay_cooldown=jnp.where(decay, cooldown, 0).astype(jnp.int32),
     )
     cooling = state._replace(step_decay_cooldown=state.step_decay_cooldown - 1)
-    return _select(state.step_decay_cooldown > 0, cooling, compared)
+    return _observe.select(state.step_decay_cooldown > 0, cooling, compared)
 
   def update_fn(updates, state, params=None, *, value, observe=True, **extra_args):
     del params, extra_args
     chex.assert_shape(state.step_decay_scale, ())
-    v, observe = _metric(value, observe)
-    new_state = _select(observe, observe_fn(state, v), state)
-    return _apply_scale(updates, new_state.step_decay_scale), new_state
+    v, observe = _observe.metric(value, observe)
+    new_state = _observe.select(observe, observe_fn(state, v), state)
+    return _observe.apply_scale(updates, new_state.step_decay_scale), new_state
 
   return optax.GradientTransformationExtraArgs(init_fn, update_fn)
 
@@ -400,7 +365,7 @@ def phase_transition(
     timer = jnp.where(
       start,
       0,
-      jnp.where(active, _saturating_increment(state.transition_timer), state.transition_timer),
+      jnp.where(active, optax.safe_increment(state.transition_timer), state.transition_timer),
     )
     decaying = ~start & active & (timer > boost_steps)
     shrunk = state.transition_scale * decay_rate
@@ -420,87 +385,8 @@ def phase_transition(
   def update_fn(updates, state, params=None, *, value, observe=True, **extra_args):
     del params, extra_args
     chex.assert_shape(state.transition_history, (window,))
-    v, observe = _metric(value, observe)
-    new_state = _select(observe & jnp.isfinite(v), observe_fn(state, v), state)
-    return _apply_scale(updates, new_state.transition_scale), new_state
+    v, observe = _observe.metric(value, observe)
+    new_state = _observe.select(observe & jnp.isfinite(v), observe_fn(state, v), state)
+    return _observe.apply_scale(updates, new_state.transition_scale), new_state
 
   return optax.GradientTransformationExtraArgs(init_fn, update_fn)
-
-
-_SCALE_FIELDS = {
-  ReduceOnPlateauState: "plateau_scale",
-  AdaptiveStepDecayState: "step_decay_scale",
-  PhaseTransitionState: "transition_scale",
-}
-
-
-def current_scale(opt_state: optax.OptState) -> jax.Array:
-  """The product of the scales of every adaptive state inside ``opt_state``.
-
-  Works on any optimizer state (chains, ``inject_hyperparams``, nested
-  tuples, batched states under ``vmap``); 1.0 when it holds none.
-
-  Args:
-    opt_state: an Optax optimizer state.
-
-  Returns:
-    The scale the adaptive transformations apply now, float32.
-
-  Examples:
-    >>> import jax.numpy as jnp, optax, jaxsched
-    >>> tx = optax.chain(optax.sgd(0.1), jaxsched.reduce_on_plateau())
-    >>> float(jaxsched.current_scale(tx.init(jnp.zeros(3))))
-    1.0
-  """
-  from jaxsched import _greedy  # here, not at the top: _greedy imports this module
-
-  fields = {**_SCALE_FIELDS, _greedy.GreedyLRState: "greedy_scale"}
-  is_adaptive = lambda x: isinstance(x, tuple(fields))
-  scale = jnp.ones((), jnp.float32)
-  for node in jax.tree.leaves(opt_state, is_leaf=is_adaptive):
-    if is_adaptive(node):
-      scale = scale * getattr(node, fields[type(node)])
-  return scale
-
-
-def current_learning_rate(
-  opt_state: optax.OptState, learning_rate: Optional[ArrayLike] = None
-) -> jax.Array:
-  """The learning rate in effect: base rate times every adaptive scale.
-
-  The base is, in order: ``learning_rate`` if it is a number; the
-  ``learning_rate`` hyperparameter of an ``optax.inject_hyperparams`` state
-  inside ``opt_state``; ``learning_rate(count)`` for a schedule, with the
-  first ``count`` found in ``opt_state`` (the number of updates applied, so
-  this is the rate of the next update).
-
-  Args:
-    opt_state: an Optax optimizer state.
-    learning_rate: a number, a schedule, or None.
-
-  Returns:
-    The learning rate, float32.
-
-  Examples:
-    >>> import jax.numpy as jnp, optax, jaxsched
-    >>> tx = optax.chain(optax.adam(1e-3), jaxsched.reduce_on_plateau())
-    >>> round(float(jaxsched.current_learning_rate(tx.init(jnp.zeros(3)), 1e-3)), 6)
-    0.001
-  """
-  scale = current_scale(opt_state)
-  if learning_rate is not None and not callable(learning_rate):
-    return jnp.asarray(learning_rate, jnp.float32) * scale
-  injected = optax.tree.get_all_with_path(opt_state, "learning_rate")
-  if learning_rate is None:
-    if not injected:
-      raise ValueError(
-        "current_learning_rate: opt_state holds no learning_rate "
-        "hyperparameter; pass learning_rate (a number or the schedule)"
-      )
-    return jnp.asarray(injected[0][1], jnp.float32) * scale
-  counts = optax.tree.get_all_with_path(opt_state, "count")
-  if not counts:
-    raise ValueError(
-      "current_learning_rate: opt_state holds no step count to evaluate the schedule at"
-    )
-  return jnp.asarray(learning_rate(counts[0][1]), jnp.float32) * scale

@@ -192,7 +192,7 @@ def layerwise(
 
   Examples:
     >>> import jax.numpy as jnp, optax
-    >>> from jaxsched._layerwise import layerwise
+    >>> from jaxsched import layerwise
     >>> params = {"embed": jnp.ones(2), "attn": {"kernel": jnp.ones(2)}, "head": jnp.ones(2)}
     >>> tx = optax.chain(optax.sgd(1.0), layerwise({"embed": 0.1, "attn": 2.0}))
     >>> updates, _ = tx.update(params, tx.init(params))
@@ -281,7 +281,7 @@ def layerwise_decay(
 
   Examples:
     >>> import jax, jax.numpy as jnp
-    >>> from jaxsched._layerwise import layerwise_decay
+    >>> from jaxsched import layerwise_decay
     >>> params = {"embed": jnp.ones(()), "layers": [jnp.ones(()), jnp.ones(())],
     ...           "head": jnp.ones(())}
     >>> tx = layerwise_decay(0.5, num_layers=2)

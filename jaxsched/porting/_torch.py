@@ -1,0 +1,415 @@
+"""From a live PyTorch, transformers or timm scheduler to the equivalent jaxsched schedule.
+
+Step convention: a schedule converted from a scheduler gives at step ``t`` the
+rate that scheduler's optimizer holds when ``scheduler.last_epoch == t``: the
+steps are counted from the scheduler's construction, whatever step the object
+is at when it is converted, so ``sched(scheduler.last_epoch)`` is the
+``optimizer.param_groups[i]["lr"]`` of now. For a scheduler built and then
+stepped once after every optimizer update this is jaxsched's convention:
+``sched(t)`` is the rate of update ``t``.
+
+torch, transformers and timm are never imported here: their objects are
+recognized by class name and module. timm's schedulers take the step they are
+at as an argument: a converted one gives at step ``t`` the rate its
+``step_update(t)`` (or, per epoch, ``step(epoch)``) sets.
+"""
+
+from typing import Any, NamedTuple, Optional
+
+import optax
+
+from jaxsched import _common as c
+from jaxsched.porting import _objects
+from jaxsched.porting import _plateau
+from jaxsched.porting import _tabulate
+from jaxsched.porting import _timm
+from jaxsched.porting import _to_torch
+from jaxsched.porting import _transformers
+from jaxsched.schedules import _composition
+from jaxsched.schedules import _cyclic
+from jaxsched.schedules import _decay
+
+# Schedulers whose step multiplies the current rate: the ones a ChainedScheduler composes.
+_MULTIPLICATIVE = (
+  "ConstantLR",
+  "LinearLR",
+  "StepLR",
+  "MultiStepLR",
+  "ExponentialLR",
+  "PolynomialLR",
+)
+_COMPOSITES = ("SequentialLR", "ChainedScheduler")
+
+
+class LearningRateAndMomentum(NamedTuple):
+  """What ``from_torch(..., with_momentum=True)`` returns.
+
+  The field names are ``optax.inject_hyperparams(optax.sgd)``'s keywords; for
+  Adam pass ``momentum`` as ``b1``. Each field is a schedule, or a list with
+  one per param group.
+  """
+
+  learning_rate: _objects.Schedules
+  momentum: _objects.Schedules
+
+
+class _At(NamedTuple):
+  """Where a scheduler sits in a composite, which decides how torch starts it."""
+
+  path: str  # for messages: "SequentialLR._schedulers[1]", "" at the top
+  factor: bool  # inside a ChainedScheduler: build its factor (init value 1.0)
+  plain_start: bool  # its first step is a plain step(), outside torch's initial mode
+  closed_start: bool  # started at a SequentialLR milestone, through its closed form
+
+
+def _where(at: _At, name: str) -> str:
+  return f"{name} at {at.path}" if at.path else name
+
+
+def _child(at: _At, parent: str, k: int) -> str:
+  return f"{at.path or parent}._schedulers[{k}]"
+
+
+def _lambda_lr(s: Any, i: int, at: _At) -> optax.Schedule:
+  base = float(s.base_lrs[i])
+  fn = s.lr_lambdas[i]
+  followed = _to_torch.followed(fn)
+  if followed is not None:  # made by to_torch: LambdaLR multiplies schedule / base_lr by base
+    ported, base_lr = followed
+    ratio = base / base_lr
+    return ported if ratio == 1.0 else _objects.scaled(ported, ratio)
+  return _transformers.from_lambda(fn, base, _where(at, "LambdaLR"))
+
+
+def _cyclic_steps(s: Any) -> tuple:
+  """CyclicLR's integer step_size_up and step_size_down (torch keeps their float sum and ratio)."""
+  total = float(s.total_size)
+  up = float(s.step_ratio) * total
+  up_steps, down_steps = round(up), round(total - up)
+  if (
+    abs(up - up_steps) > 1e-6
+    or abs(total - up - down_steps) > 1e-6
+    or min(up_steps, down_steps) < 1
+  ):
+    raise _objects.Unsupported(
+      f"CyclicLR with step sizes {up:g}, {total - up:g} (whole steps >= 1 are converted)"
+    )
+  return up_steps, down_steps
+
+
+def _one_cycle_args(s: Any) -> dict:
+  phases = s._schedule_phases  # pylint: disable=protected-access
+  anneal = getattr(s, "_anneal_func_type", None)
+  if anneal not in _cyclic.ANNEAL_STRATEGIES:
+    raise _objects.Unsupported("OneCycleLR without a known anneal strategy")
+  total = int(s.total_steps)
+  return dict(
+    total_steps=total,
+    pct_start=(float(phases[0]["end_step"]) + 1.0) / total,
+    anneal_strategy=anneal,
+    three_phase=len(phases) == 3,
+  )
+
+
+def _momentum(s: Any, i: int) -> optax.Schedule:
+  """The momentum (or Adam beta1) schedule a cycling CyclicLR / OneCycleLR writes."""
+  name = _objects.class_name(s)
+  if not (
+    _objects.is_torch_class(s, ("CyclicLR", "OneCycleLR")) and getattr(s, "cycle_momentum", False)
+  ):
+    raise _objects.Unsupported(f"the momentum of {name} (it does not cycle momentum)")
+  if name == "CyclicLR":
+    up, down = _cyclic_steps(s)
+    return _cyclic.cyclic_momentum(
+      float(s.base_momentums[i]), float(s.max_momentums[i]), up, down, mode=s.mode, gamma=s.gamma
+    )
+  group = s.optimizer.param_groups[i]
+  return _cyclic.one_cycle_momentum(
+    base_momentum=float(group["base_momentum"]),
+    max_momentum=float(group["max_momentum"]),
+    **_one_cycle_args(s),
+  )
+
+
+def _sequential(s: Any, i: int, at: _At) -> optax.Schedule:
+  if at.factor:
+    raise _objects.Unsupported(
+      f"{_where(at, 'SequentialLR')} inside a ChainedScheduler (at its "
+      "milestones it sets the rate instead of multiplying it)"
+    )
+  # A SequentialLR first in another one is started by a plain step(): one step ahead.
+  shift = 1 if at.plain_start else 0
+  milestones = [int(m) for m in s._milestones]  # pylint: disable=protected-access
+  if shift and min(milestones, default=2) < 2:
+    raise _objects.Unsupported(
+      f"{_where(at, 'SequentialLR')} nested first in another one with a milestone below 2"
+    )
+  parts = []
+  for k, child in enumerate(s._schedulers):  # pylint: disable=protected-access
+    composite = _objects.is_torch_class(child, _COMPOSITES)
+    path = _child(at, "SequentialLR", k)
+    if k == 0 or milestones[k - 1] - shift == 0:  # started by SequentialLR's initial step
+      child_at = _At(path, False, plain_start=at.plain_start or composite, closed_start=False)
+    else:
+      if composite:
+        raise _objects.Unsupported(
+          f"{_objects.class_name(child)} at {path}, after a milestone (torch raises "
+          "NotImplementedError there)"
+        )
+      child_at = _At(path, False, plain_start=False, closed_start=True)
+    parts.append(_convert(child, i, child_at))
+  return _composition.sequential(parts, [m - shift for m in milestones])
+
+
+def _chained(s: Any, i: int, at: _At) -> optax.Schedule:
+  children = list(s._schedulers)  # pylint: disable=protected-access
+  factors = [
+    _convert(child, i, _At(_child(at, "ChainedScheduler", k), True, at.plain_start, False))
+    for k, child in enumerate(children)
+  ]
+  if at.factor:
+    return _composition.chained(1.0, *factors)
+  first = children[0]
+  while _objects.is_torch_class(first, _COMPOSITES):
+    first = first._schedulers[0]  # pylint: disable=protected-access
+  return _composition.chained(float(first.base_lrs[i]), *factors)
+
+
+def _convert(s: Any, i: int, at: _At) -> optax.Schedule:
+  """The schedule of param group ``i`` of scheduler ``s`` placed at ``at``."""
+  name = _objects.class_name(s)
+  if not _objects.is_torch_class(s, _objects.TORCH_CLASSES) or name == "ReduceLROnPlateau":
+    raise _objects.Unsupported(_where(at, name))
+  if name == "SequentialLR":
+    return _sequential(s, i, at)
+  if name == "ChainedScheduler":
+    return _chained(s, i, at)
+  if at.factor and name not in _MULTIPLICATIVE:
+    raise _objects.Unsupported(
+      f"{_where(at, name)} inside a ChainedScheduler (only "
+      f"{', '.join(_MULTIPLICATIVE)} multiply the rate there)"
+    )
+  base = 1.0 if at.factor else float(s.base_lrs[i])
+  if name == "StepLR":
+    return _decay.step_decay(base, s.step_size, s.gamma)
+  if name == "MultiStepLR":
+    return _decay.multistep_decay(base, sorted(s.milestones.elements()), s.gamma)
+  if name == "ConstantLR":
+    if s.total_iters == 0:  # torch applies the factor at step 0 and never lifts it
+      return _decay.constant(base if at.closed_start else base * s.factor)
+    return _decay.constant_factor(base, s.factor, s.total_iters)
+  if name == "LinearLR":
+    if s.total_iters == 0:  # torch applies start_factor at step 0 and keeps it
+      if at.closed_start:
+        raise _objects.Unsupported(
+          f"{_where(at, 'LinearLR')} with total_iters=0 after a milestone (torch divides by zero)"
+        )
+      return _decay.constant(base * s.start_factor)
+    return _decay.linear_factor(base, s.start_factor, s.end_factor, s.total_iters)
+  if name == "ExponentialLR":
+    # Started by a plain step(), torch already multiplies by gamma at step 0.
+    return _decay.exponential_decay(base * s.gamma if at.plain_start else base, s.gamma)
+  if name == "PolynomialLR":
+    total, power = s.total_iters, s.power
+    if total == 0:
+      if at.closed_start or at.plain_start:
+        raise _objects.Unsupported(
+          f"{_where(at, 'PolynomialLR')} with total_iters=0 there (torch divides by zero)"
+        )
+      return _decay.constant(base)
+    # Started by a plain step(), torch's recursive form applies (T / (T + 1))**p at step 0.
+    first = (total / (total + 1)) ** power if at.plain_start else 1.0
+    return _decay.polynomial_decay(base * first, total, power=power)
+  if name == "CosineAnnealingLR":
+    if at.plain_start:
+      raise _objects.Unsupported(
+        f"{_where(at, 'CosineAnnealingLR')} (started by a plain step() there, "
+        "its recursive form leaves the cosine)"
+      )
+    return _decay.cosine_annealing(base, s.T_max, s.eta_min)
+  if name == "CosineAnnealingWarmRestarts":
+    return _decay.cosine_warm_restarts(base, s.T_0, s.T_mult, s.eta_min)
+  if name == "CyclicLR":
+    if getattr(s, "_scale_fn_custom", None) is not None:
+      raise _objects.Unsupported(f"{_where(at, 'CyclicLR')} with a custom scale_fn")
+    up, down = _cyclic_steps(s)
+    return _cyclic.cyclic(base, float(s.max_lrs[i]), up, down, mode=s.mode, gamma=s.gamma)
+  if name == "OneCycleLR":
+    group = s.optimizer.param_groups[i]
+    peak, initial, final = (float(group[k]) for k in ("max_lr", "initial_lr", "min_lr"))
+    if min(peak, initial, final) <= 0:
+      raise _objects.Unsupported(f"{_where(at, 'OneCycleLR')} with a zero rate")
+    return _cyclic.one_cycle(
+      peak, div_factor=peak / initial, final_div_factor=initial / final, **_one_cycle_args(s)
+    )
+  return _lambda_lr(s, i, at)
+
+
+def from_torch(
+  scheduler: Any,
+  *,
+  steps_per_epoch: Optional[int] = None,
+  num_steps: Optional[int] = None,
+  with_momentum: bool = False,
+) -> Any:
+  """The jaxsched schedule equivalent to a live PyTorch or transformers scheduler.
+
+  .. math:: \\eta_t = \\text{the rate of param group } i \\text{ when }
+    \\texttt{scheduler.last_epoch} = t
+
+  Steps count from the scheduler's construction, whatever step the object is
+  at now: ``sched(scheduler.last_epoch)`` is ``optimizer.param_groups[i]["lr"]``
+  now. The hyperparameters are read from the object, the base rates from
+  ``scheduler.base_lrs`` (OneCycleLR: its param groups), so stepping the
+  scheduler before converting changes nothing.
+
+  Converted in closed form: ``StepLR``, ``MultiStepLR``, ``ConstantLR``,
+  ``LinearLR``, ``ExponentialLR``, ``PolynomialLR``, ``CosineAnnealingLR``,
+  ``CosineAnnealingWarmRestarts``, ``CyclicLR``, ``OneCycleLR``, the
+  ``LambdaLR`` of every transformers ``get_*_schedule*`` function (recognized
+  by the name of the function in its ``functools.partial``; WSD included),
+  the ``LambdaLR`` of :func:`to_torch`, ``SequentialLR`` and
+  ``ChainedScheduler``, nested as far as torch runs them: a ChainedScheduler
+  of the multiplicative schedulers (ConstantLR, LinearLR, StepLR, MultiStepLR,
+  ExponentialLR, PolynomialLR, or ChainedSchedulers of them), a
+  SequentialLR of any of these, with a SequentialLR or ChainedScheduler only
+  first (torch raises at the milestone of a later one). Where torch starts a
+  nested scheduler with a plain ``step()`` (first in a nested composite),
+  its first value is torch's, e.g. ``gamma`` for an ExponentialLR; the few
+  start-ups torch runs off its curve there (a CosineAnnealingLR, a nested
+  SequentialLR with a milestone below 2) are refused, the message says which.
+
+  ``ReduceLROnPlateau`` becomes :func:`reduce_on_plateau` with the same
+  settings (``min_scale = min_lr / base_lr``, ``eps = eps / base_lr``) and a
+  :class:`PlateauConversion` ``(transform, state, base_lr)``: ``state``
+  holds the object's best value, bad-epoch count, cooldown counter and scale
+  ``lr / base_lr`` now, and ``transform.init`` returns it, so the PyTorch
+  run's plateau state resumes in JAX. ``base_lr`` is the group's
+  ``initial_lr`` if it has one, else the optimizer's default ``lr``: give it
+  to the optimizer the transformation follows,
+  ``optax.chain(optax.sgd(p.base_lr), p.transform)``.
+
+  timm's ``CosineLRScheduler``, ``TanhLRScheduler``, ``PolyLRScheduler``,
+  ``StepLRScheduler`` and ``MultiStepLRScheduler`` become :func:`timm_cosine`,
+  :func:`timm_tanh`, :func:`timm_poly`, :func:`timm_step` and
+  :func:`timm_multistep` of each group's ``base_values[i]``, times the
+  group's ``lr_scale`` where it has one, and wrapped in :func:`with_noise`
+  when the object has a ``noise_range_t`` (same noise distribution, other
+  draws; one draw per step shared by all groups, as in timm). timm's
+  schedulers are stateless, so ``sched(t)`` is the rate ``step_update(t)``
+  sets (``t_in_epochs=False``) whatever step the object is at. With
+  ``t_in_epochs=True`` give ``steps_per_epoch``: ``sched(t)`` is the rate
+  ``step(t // steps_per_epoch)`` sets, constant over the epoch, the noise
+  drawn per epoch. A ``PlateauLRScheduler`` without warmup and noise is its
+  inner ``ReduceLROnPlateau`` (see above; timm's training loop calls
+  ``step(epoch + 1, metric)``, so its ``step(0)``, which sets
+  ``warmup_lr_init``, is never taken); with either it is refused, since
+  :func:`reduce_on_plateau` models neither. ``num_steps`` does not apply.
+
+  Anything else (another ``LambdaLR``, ``MultiplicativeLR``, unknown classes,
+  hyperparameters jaxsched's factory rejects) raises ``ValueError`` unless
+  ``num_steps`` is given: then the schedule is a table read by stepping a
+  ``copy.deepcopy`` of the scheduler and its optimizer (sharing its
+  parameter tensors), exact on steps ``last_epoch .. last_epoch + num_steps -
+  1``, holding the last value after them and the first one before.
+
+  Where the references go on past their end, the closed forms follow
+  jaxsched: transformers' cosine schedules hold their value at
+  ``num_training_steps`` (``T - 1`` for ``cosine_warmup_with_min_lr``)
+  instead of following the cosine back up, and ``OneCycleLR`` holds its
+  final rate at step ``total_steps``, where torch extrapolates its last phase.
+
+  Several param groups give a list of schedules, one per group (a single
+  schedule for one group). Feed them to ``optax.multi_transform``::
+
+    scheds = jaxsched.from_torch(torch_scheduler)
+    tx = optax.multi_transform(
+        {f"group{i}": optax.adam(s) for i, s in enumerate(scheds)}, param_labels)
+
+  where ``param_labels`` labels each parameter with its group.
+
+  Args:
+    scheduler: a ``torch.optim.lr_scheduler`` object (transformers' are
+      ``LambdaLR`` ones) or a ``timm.scheduler`` one.
+    steps_per_epoch: if given (>= 1), the scheduler is stepped once per epoch
+      and the result counts updates: ``sched(t)`` is the rate of epoch
+      ``t // steps_per_epoch``. Required for a timm scheduler with
+      ``t_in_epochs=True``, refused with ``t_in_epochs=False``. Not for
+      ReduceLROnPlateau (feed its metric with ``observe=`` once per epoch).
+    num_steps: steps to tabulate, >= 1, for a scheduler without a closed form;
+      ignored for the others.
+    with_momentum: also return the momentum (or Adam ``beta1``) schedule of a
+      CyclicLR or OneCycleLR with ``cycle_momentum=True`` (or of a tabulated
+      scheduler), as :class:`LearningRateAndMomentum`.
+
+  Returns:
+    An ``optax.Schedule``, or a list with one per param group; a
+    :class:`LearningRateAndMomentum` with ``with_momentum=True``; a
+    :class:`PlateauConversion` (or a list) for a ``ReduceLROnPlateau``.
+
+  Examples:
+    >>> import torch, jaxsched
+    >>> opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(()))], lr=0.1)
+    >>> torch_sched = torch.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
+    >>> sched = jaxsched.from_torch(torch_sched)
+    >>> round(float(sched(25)), 6)
+    0.025
+  """
+  fn = "from_torch"
+  if not _objects.is_torch_scheduler(scheduler):
+    raise ValueError(
+      f"{fn}: scheduler={scheduler!r} is not a torch scheduler (an object with "
+      "an optimizer and step())"
+    )
+  if steps_per_epoch is not None:
+    c.check_steps(fn, "steps_per_epoch", steps_per_epoch, minimum=1)
+  if num_steps is not None:
+    c.check_steps(fn, "num_steps", num_steps, minimum=1)
+  if _objects.is_timm(scheduler):
+    return _timm.from_timm(scheduler, steps_per_epoch, with_momentum, fn)
+  if _objects.is_torch_class(scheduler, ("ReduceLROnPlateau",)):
+    if steps_per_epoch is not None or with_momentum:
+      raise ValueError(
+        f"{fn}: steps_per_epoch and with_momentum do not apply to "
+        "ReduceLROnPlateau (feed its metric with observe= once per epoch)"
+      )
+    return _plateau.from_plateau(scheduler)
+  num_groups = len(scheduler.optimizer.param_groups)
+  cycles_momentum = _objects.is_torch_class(scheduler, ("CyclicLR", "OneCycleLR")) and getattr(
+    scheduler, "cycle_momentum", False
+  )
+  if with_momentum and not cycles_momentum and num_steps is None:
+    raise ValueError(
+      f"{fn}: with_momentum=True needs a CyclicLR or OneCycleLR with "
+      f"cycle_momentum=True (or num_steps=N to tabulate the momentum), got "
+      f"{_objects.class_name(scheduler)}"
+    )
+  try:
+    lrs = [_convert(scheduler, i, _At("", False, False, False)) for i in range(num_groups)]
+    momenta = [_momentum(scheduler, i) for i in range(num_groups)] if with_momentum else None
+  except ValueError as e:
+    if num_steps is None:
+      reason = (
+        str(e)
+        if isinstance(e, _objects.Unsupported)
+        else (f"{_objects.class_name(scheduler)}: jaxsched rejects its hyperparameters ({e})")
+      )
+      raise ValueError(
+        f"{fn}: cannot convert {reason}. Converted: {_objects.supported_text()}. Give "
+        "num_steps=N to tabulate any scheduler by stepping a copy of it"
+      ) from None
+    start, table, moments = _tabulate.torch_values(scheduler, num_steps, fn, momentum=with_momentum)
+    lrs = [_tabulate.tabulated(table[:, i], start) for i in range(num_groups)]
+    momenta = (
+      [_tabulate.tabulated(moments[:, i], start) for i in range(num_groups)]
+      if (with_momentum)
+      else None
+    )
+  if steps_per_epoch is not None:
+    lrs = [_objects.per_update(s, steps_per_epoch) for s in lrs]
+    if momenta is not None:
+      momenta = [_objects.per_update(s, steps_per_epoch) for s in momenta]
+  if with_momentum:
+    assert momenta is not None  # built above whenever with_momentum
+    return LearningRateAndMomentum(_objects.one_or_list(lrs), _objects.one_or_list(momenta))
+  return _objects.one_or_list(lrs)
