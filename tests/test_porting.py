@@ -27,6 +27,7 @@ from transformers import optimization as hf
 
 import jaxsched
 from jaxsched.porting import _objects
+from jaxsched.porting import _transformers
 
 KS = (0, 1, 7)  # steps taken before converting
 
@@ -285,6 +286,26 @@ HF_OTHER = {
 def test_every_transformers_schedule_function_has_a_case():
   names = {n for n in dir(hf) if n.startswith("get_") and "schedule" in n}
   assert names - HF_OTHER == set(HF_CASES)
+
+
+def test_one_table_holds_every_scheduler_type_and_every_lambda():
+  """get_scheduler's names and from_torch's LambdaLR functions are the rows of one table."""
+  assert list(_transformers.TABLE) == [t.value for t in transformers.SchedulerType]
+  lambdas = {n for n in dir(hf) if n.startswith("_get_") and "lambda" in n}
+  assert {row.lr_lambda for row in _transformers.TABLE.values()} - {None} == lambdas
+  for name, row in _transformers.TABLE.items():
+    if row.lr_lambda is None:  # ReduceLROnPlateau and GreedyLR: transformations
+      assert jaxsched.registry()[row.factory.__name__].factory is row.factory, name
+      continue
+    specific = {"min_lr_rate": 0.1} if "min_lr" in name else None
+    specific = {"num_decay_steps": 6} if name == "warmup_stable_decay" else specific
+    made = hf.get_scheduler(name, _optimizer((PEAK,)), 4, 20, specific)
+    assert getattr(made.lr_lambdas[0], "func", made.lr_lambdas[0]).__name__ == row.lr_lambda, name
+    want, _ = _run(made, 20)
+    got = jaxsched.get_scheduler(name, PEAK, 4, 20, specific)
+    assert_curve_close(jax_curve(got, 20), want[:, 0], what=f"get_scheduler {name}")
+    converted = jaxsched.from_torch(hf.get_scheduler(name, _optimizer((PEAK,)), 4, 20, specific))
+    assert_curve_close(jax_curve(converted, 20), want[:, 0], what=f"from_torch {name}")
 
 
 @pytest.mark.parametrize("case", list(HF_CASES))

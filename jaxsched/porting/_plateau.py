@@ -24,6 +24,21 @@ class PlateauConversion(NamedTuple):
   base_lr: float
 
 
+def plateau_keywords(base: float, min_lr: float, eps: float, **settings: Any) -> dict:
+  """:func:`jaxsched.reduce_on_plateau`'s keywords for a ``ReduceLROnPlateau`` on the rate ``base``.
+
+  ``settings`` (``factor``, ``patience``, ``threshold``, ``threshold_mode``,
+  ``cooldown``, ``mode``) carry over; the absolute ``min_lr`` and ``eps``
+  become ``min_scale = min(min_lr / base, 1)`` and ``eps / base`` (both 0 for
+  ``base = 0``).
+  """
+  return dict(
+    settings,
+    min_scale=min(min_lr / base, 1.0) if base > 0 else 0.0,
+    eps=eps / base if base > 0 else 0.0,
+  )
+
+
 def _resuming_init(state: Any):
   """An ``init_fn`` that returns ``state`` whatever the parameters."""
 
@@ -46,14 +61,17 @@ def from_plateau(s: Any) -> Any:
         f"{base}; the scale needs a positive one"
       )
     tx = _plateau.reduce_on_plateau(
-      factor=s.factor,
-      patience=s.patience,
-      threshold=s.threshold,
-      threshold_mode=s.threshold_mode,
-      cooldown=s.cooldown,
-      min_scale=min(float(s.min_lrs[i]) / base, 1.0),
-      mode=s.mode,
-      eps=s.eps / base,
+      **plateau_keywords(
+        base,
+        float(s.min_lrs[i]),
+        s.eps,
+        factor=s.factor,
+        patience=s.patience,
+        threshold=s.threshold,
+        threshold_mode=s.threshold_mode,
+        cooldown=s.cooldown,
+        mode=s.mode,
+      )
     )
     state = _plateau.ReduceOnPlateauState(
       plateau_scale=jnp.asarray(float(group["lr"]) / base, jnp.float32),
