@@ -1,18 +1,15 @@
 """The schedule gallery, drawn at build time: one plot per schedule of ``jaxsched.catalog()``.
 
-Each schedule is built with the first example of the shared test matrix
-(``tests/cases.py``: representative, valid arguments for every public
-schedule), drawn with matplotlib, and shown with its formula (the ``.. math::``
-block of its docstring, else its summary line) and the reference it matches
-(the catalog's ``equivalent``).
+Each schedule is built from its registry entry's ``example`` (representative,
+valid arguments as a config, which the tests also run as the schedule's first
+case) with ``jaxsched.from_config``, drawn with matplotlib, and shown with its
+formula (the ``.. math::`` block of its docstring, else its summary line) and
+the reference it matches (the catalog's ``equivalent``).
 """
 
 import inspect
 import pathlib
 import re
-import sys
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 # Arguments that are durations in steps: the plot spans a few of the longest one
 # when the example has no total_steps.
@@ -32,21 +29,11 @@ _DURATIONS = (
 )
 
 
-def _cases():
-  if str(ROOT / "tests") not in sys.path:
-    sys.path.insert(0, str(ROOT / "tests"))
-  import cases  # pylint: disable=import-outside-toplevel
-
-  return cases
-
-
 def examples() -> dict:
-  """``name -> (factory, kwargs)``: the first case of each schedule in the test matrix."""
-  cases = _cases()
-  out = {}
-  for case in cases.CASES:
-    out.setdefault(cases.factory_name(case), (case[1], case[2]))
-  return out
+  """``name -> (factory, example)``: each schedule's registry example, a config mapping."""
+  import jaxsched  # pylint: disable=import-outside-toplevel
+
+  return {entry.name: (entry.factory, dict(entry.example)) for entry in jaxsched.catalog()}
 
 
 def horizon(factory, kwargs: dict) -> int:
@@ -91,16 +78,26 @@ def formula(factory) -> str:
 
 
 def _call(name: str, kwargs: dict) -> str:
+  """``jaxsched.name(...)`` as Python, nested ``{"type": ...}`` configs written as calls."""
+  import jaxsched  # pylint: disable=import-outside-toplevel
+
   def show(value):
-    if hasattr(value, "tolist"):
-      return repr(value.tolist())
-    if callable(value):
-      return "..."
-    if isinstance(value, (list, tuple)) and any(callable(v) for v in value):
-      return "[...]"
+    if isinstance(value, dict) and "type" in value:
+      return _call(value["type"], {k: v for k, v in value.items() if k != "type"})
+    if isinstance(value, list):
+      return f"[{', '.join(show(v) for v in value)}]"
     return repr(value)
 
-  return f"{name}({', '.join(f'{k}={show(v)}' for k, v in kwargs.items())})"
+  params = inspect.signature(jaxsched.registry()[name].factory).parameters.values()
+  star = next((p.name for p in params if p.kind == p.VAR_POSITIONAL), None)
+  args, rest = [], dict(kwargs)
+  if star is not None:  # the parameters before *args are passed positionally
+    for p in params:
+      if p.kind == p.POSITIONAL_OR_KEYWORD and p.name in rest:
+        args.append(show(rest.pop(p.name)))
+    args += [show(v) for v in rest.pop(star, [])]
+  args += [f"{k}={show(v)}" for k, v in rest.items()]
+  return f"jaxsched.{name}({', '.join(args)})"
 
 
 def write_gallery(outdir: pathlib.Path) -> list:
@@ -116,11 +113,11 @@ def write_gallery(outdir: pathlib.Path) -> list:
 
   outdir.mkdir(parents=True, exist_ok=True)
   known = examples()
-  missing = [e.name for e in jaxsched.catalog() if e.name not in known]
+  missing = [name for name, (_, example) in known.items() if not example]
   if missing:
     raise ValueError(
-      f"docs/gen_gallery.py: no example for {missing}: add a case to "
-      f"tests/cases.py (the gallery draws each schedule's first case)"
+      f"docs/gen_gallery.py: no example for {missing}: give their registry entries "
+      "(jaxsched/_catalog.py) an example"
     )
   text = [
     "Gallery",
@@ -136,7 +133,7 @@ def write_gallery(outdir: pathlib.Path) -> list:
   written = []
   for entry in jaxsched.catalog():
     factory, kwargs = known[entry.name]
-    schedule = factory(**kwargs)
+    schedule = jaxsched.from_config({"type": entry.name, **kwargs})
     steps = horizon(factory, kwargs)
     values = jax.jit(schedule)(jnp.arange(steps))
     fig, ax = plt.subplots(figsize=(6.4, 2.6))
@@ -165,7 +162,7 @@ def write_gallery(outdir: pathlib.Path) -> list:
     text += [
       ".. code-block:: python",
       "",
-      f"   jaxsched.{_call(entry.name, kwargs)}",
+      f"   {_call(entry.name, kwargs)}",
       "",
       f".. image:: {png.name}",
       f"   :alt: {entry.name} over {steps} steps",

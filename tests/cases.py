@@ -119,28 +119,17 @@ def _chained(init_value, factor_schedules):
   return jaxsched.chained(init_value, *factor_schedules)
 
 
-_KWARGS: List[Tuple[str, Dict[str, Any]]] = [
-  ("constant/basic", dict(value=0.1)),
-  ("constant_factor/quarter", dict(init_value=0.5, factor=0.25, total_steps=40)),
-  ("linear_factor/rise", dict(init_value=1.0, start_factor=0.1, end_factor=0.5, total_steps=100)),
+# The cases after each schedule's first (its registry example), by name.
+_MORE: List[Tuple[str, Dict[str, Any]]] = [
+  ("multistep_decay/three_array", dict(init_value=1.0, milestones=np.array([30, 80, 200]))),
   ("linear_factor/fall", dict(init_value=1.0, start_factor=1.0, end_factor=0.01, total_steps=50)),
-  ("step_decay/half", dict(init_value=0.5, step_size=7, gamma=0.5)),
-  ("multistep_decay/three", dict(init_value=1.0, milestones=np.array([30, 80, 200]))),
-  (
-    "exponential_decay/staircase",
-    dict(init_value=1.0, gamma=0.5, transition_steps=20, staircase=True),
-  ),
   (
     "exponential_decay/floor",
     dict(init_value=1e-3, gamma=0.9, transition_steps=10, end_value=1e-4),
   ),
   ("exponential_decay/growth", dict(init_value=1e-4, gamma=1.05, end_value=1e-2)),
-  ("polynomial_decay/square", dict(init_value=0.1, total_steps=250, power=2.0, end_value=0.01)),
   ("polynomial_decay/sqrt", dict(init_value=0.1, total_steps=80, power=0.5)),
-  ("cosine_annealing/eta_min", dict(init_value=0.1, t_max=37, eta_min=0.01)),
-  ("cosine_warm_restarts/basic", dict(init_value=1.0, t_0=50)),
   ("cosine_warm_restarts/t_mult2", dict(init_value=0.1, t_0=10, t_mult=2, eta_min=1e-3)),
-  ("cyclic/defaults", dict(base_lr=1e-3, max_lr=1e-2)),
   (
     "cyclic/triangular2",
     dict(base_lr=0.01, max_lr=0.1, step_size_up=20, step_size_down=40, mode="triangular2"),
@@ -150,26 +139,9 @@ _KWARGS: List[Tuple[str, Dict[str, Any]]] = [
     dict(base_lr=0.01, max_lr=0.1, step_size_up=25, mode="exp_range", gamma=0.99),
   ),
   (
-    "cyclic_momentum/triangular2",
-    dict(base_momentum=0.85, max_momentum=0.95, step_size_up=30, mode="triangular2"),
-  ),
-  ("one_cycle/basic", dict(max_lr=0.1, total_steps=200)),
-  (
     "one_cycle/three_phase_linear",
     dict(max_lr=1.0, total_steps=150, pct_start=0.25, anneal_strategy="linear", three_phase=True),
   ),
-  (
-    "one_cycle_momentum/three_phase_linear",
-    dict(
-      total_steps=120,
-      base_momentum=0.8,
-      max_momentum=0.9,
-      pct_start=0.4,
-      anneal_strategy="linear",
-      three_phase=True,
-    ),
-  ),
-  ("warmup/linear", dict(peak_value=1.0, warmup_steps=100)),
   ("warmup/cosine", dict(peak_value=0.5, warmup_steps=60, warmup_kind="cosine", init_value=0.05)),
   (
     "warmup/exponential",
@@ -180,11 +152,8 @@ _KWARGS: List[Tuple[str, Dict[str, Any]]] = [
     dict(peak_value=1.0, warmup_steps=40, warmup_kind="polynomial", exponent=3.0),
   ),
   ("warmup/1-sqrt", dict(peak_value=1.0, warmup_steps=30, warmup_kind="1-sqrt")),
-  ("warmup_constant/basic", dict(peak_value=0.1, warmup_steps=50)),
   ("warmup_constant/no_warmup", dict(peak_value=0.1, warmup_steps=0)),
-  ("warmup_linear/basic", dict(peak_value=0.1, warmup_steps=20, total_steps=200)),
   ("warmup_linear/end_value", dict(peak_value=1.0, warmup_steps=0, total_steps=100, end_value=0.1)),
-  ("warmup_cosine/basic", dict(peak_value=1.0, warmup_steps=20, total_steps=200)),
   (
     "warmup_cosine/min_lr_cosine_warmup",
     dict(
@@ -207,22 +176,8 @@ _KWARGS: List[Tuple[str, Dict[str, Any]]] = [
       warmup_kind="exponential",
     ),
   ),
-  (
-    "warmup_cosine_restarts/basic",
-    dict(peak_value=1.0, warmup_steps=10, total_steps=200, num_cycles=3),
-  ),
   ("warmup_cosine_restarts/no_warmup", dict(peak_value=0.1, warmup_steps=0, total_steps=100)),
-  (
-    "warmup_polynomial/square",
-    dict(peak_value=0.1, warmup_steps=20, total_steps=200, end_value=1e-3, power=2.0),
-  ),
-  ("inverse_sqrt/basic", dict(peak_value=1.0, warmup_steps=50)),
   ("inverse_sqrt/timescale", dict(peak_value=0.1, warmup_steps=10, timescale=100)),
-  ("noam/scaled", dict(d_model=64, warmup_steps=40, scale=2.0)),
-  (
-    "warmup_stable_decay/stable_steps",
-    dict(peak_value=1.0, warmup_steps=20, decay_steps=50, stable_steps=100),
-  ),
   (
     "warmup_stable_decay/total_steps",
     dict(
@@ -240,10 +195,6 @@ _KWARGS: List[Tuple[str, Dict[str, Any]]] = [
     dict(peak_value=1.0, warmup_steps=0, decay_steps=30, stable_steps=10, decay_kind="1-sqrt"),
   ),
   (
-    "warmup_stable_decay_cycles/three",
-    dict(peak_value=0.1, warmup_steps=10, decay_steps=20, total_steps=300, cycles=3),
-  ),
-  (
     "warmup_stable_decay_cycles/boundaries_1-sqrt",
     dict(
       peak_value=1.0,
@@ -256,44 +207,15 @@ _KWARGS: List[Tuple[str, Dict[str, Any]]] = [
       min_lr_ratio=0.1,
     ),
   ),
-  ("untuned_warmup/linear", dict(peak_value=1e-3, b2=0.99)),
   ("untuned_warmup/exponential", dict(peak_value=1.0, b2=0.95, warmup_kind="exponential")),
-  (
-    "timm_cosine/cycles",
-    dict(
-      peak_value=0.1,
-      t_initial=60,
-      lr_min=1e-3,
-      cycle_mul=2.0,
-      cycle_decay=0.5,
-      cycle_limit=3,
-      warmup_t=10,
-      warmup_lr_init=1e-4,
-    ),
-  ),
   (
     "timm_cosine/k_decay_prefix",
     dict(peak_value=1.0, t_initial=200, k_decay=2.0, warmup_t=20, warmup_prefix=True),
   ),
   (
-    "timm_tanh/basic",
-    dict(peak_value=0.5, t_initial=150, lr_min=1e-3, warmup_t=5, warmup_lr_init=1e-3),
-  ),
-  (
-    "timm_poly/cycles",
-    dict(peak_value=0.1, t_initial=100, power=2.0, cycle_limit=2, cycle_decay=0.8),
-  ),
-  (
-    "timm_step/basic",
-    dict(peak_value=0.1, decay_t=30, decay_rate=0.5, warmup_t=5, warmup_lr_init=1e-3),
-  ),
-  ("timm_multistep/basic", dict(peak_value=0.1, decay_t=[40, 90, 150], decay_rate=0.3)),
-  ("grokking/defaults", dict(peak_value=1e-3, total_steps=1000)),
-  (
     "grokking/fractions",
     dict(peak_value=1.0, total_steps=200, end_value=0.01, warmup_fraction=0.2, decay_fraction=0.5),
   ),
-  ("bias_mitigation/defaults", dict(total_steps=300)),
   (
     "bias_mitigation/fractions",
     dict(
@@ -303,16 +225,6 @@ _KWARGS: List[Tuple[str, Dict[str, Any]]] = [
       end_value=0.0,
       high_fraction=0.1,
       plateau_fraction=0.4,
-    ),
-  ),
-  (
-    "sequential/two",
-    dict(
-      schedules=[
-        _part(jaxsched.warmup, peak_value=1.0, warmup_steps=20),
-        _part(jaxsched.cosine_annealing, init_value=1.0, t_max=100),
-      ],
-      boundaries=[20],
     ),
   ),
   (
@@ -329,20 +241,12 @@ _KWARGS: List[Tuple[str, Dict[str, Any]]] = [
     ),
   ),
   (
-    "adaptive_momentum/one_cycle",
-    dict(lr_schedule=_part(jaxsched.one_cycle, max_lr=0.1, total_steps=200), reference_lr=0.1),
-  ),
-  (
     "adaptive_momentum/warmup_cosine",
     dict(
       lr_schedule=_part(jaxsched.warmup_cosine, peak_value=1.0, warmup_steps=10, total_steps=100),
       reference_lr=2.0,
       max_momentum=0.99,
     ),
-  ),
-  (
-    "cooldown/constant_1-sqrt",
-    dict(schedule=_part(jaxsched.constant, value=0.1), start_step=100, decay_steps=50),
   ),
   (
     "cooldown/cosine_linear_floor",
@@ -355,7 +259,7 @@ _KWARGS: List[Tuple[str, Dict[str, Any]]] = [
     ),
   ),
   (
-    "with_noise/window",
+    "with_noise/window_tuple",
     dict(
       schedule=_part(jaxsched.warmup_constant, peak_value=0.1, warmup_steps=10),
       noise_range=(20, 150),
@@ -369,16 +273,6 @@ _KWARGS: List[Tuple[str, Dict[str, Any]]] = [
       noise_pct=0.3,
       noise_type="uniform",
       seed=7,
-    ),
-  ),
-  (
-    "chained/torch_example",
-    dict(
-      init_value=0.1,
-      factor_schedules=[
-        _part(jaxsched.constant_factor, init_value=1.0, factor=0.5, total_steps=3),
-        _part(jaxsched.exponential_decay, init_value=1.0, gamma=0.9),
-      ],
     ),
   ),
   (
@@ -401,7 +295,29 @@ def _factory(case_name: str) -> Callable[..., Any]:
   return _chained if name == "chained" else jaxsched.registry()[name].factory
 
 
-CASES: List[Case] = [(name, _factory(name), kwargs) for name, kwargs in _KWARGS]
+def _built(config: Dict[str, Any]) -> Any:
+  """A nested ``{"type": ...}`` config of an example, built into a schedule (bound recorded)."""
+  kwargs = dict(config)
+  return _part(jaxsched.registry()[kwargs.pop("type")].factory, **kwargs)
+
+
+def example_kwargs(entry: Any) -> Dict[str, Any]:
+  """The registry entry's example as the factory's kwargs: nested configs built into schedules."""
+  kwargs = dict(entry.example)
+  for key in entry.nested:
+    if isinstance(kwargs.get(key), list):
+      kwargs[key] = [_built(config) for config in kwargs[key]]
+    elif key in kwargs:
+      kwargs[key] = _built(kwargs[key])
+  return kwargs
+
+
+EXAMPLE = "example"  # the name of each schedule's first case: its registry example
+
+CASES: List[Case] = [
+  (f"{entry.name}/{EXAMPLE}", _factory(entry.name), example_kwargs(entry))
+  for entry in jaxsched.catalog()
+] + [(name, _factory(name), kwargs) for name, kwargs in _MORE]
 
 
 def case_id(case: Case) -> str:

@@ -30,7 +30,7 @@ def test_every_schedule_has_a_gallery_example():
   gen_gallery = _load("gen_gallery")
   examples = gen_gallery.examples()
   missing = [e.name for e in jaxsched.catalog() if e.name not in examples]
-  assert not missing, f"no case in tests/cases.py for {missing}"
+  assert not missing, f"no registry example for {missing}"
   for entry in jaxsched.catalog():
     assert entry.equivalent
     assert gen_gallery.horizon(*examples[entry.name]) >= 1

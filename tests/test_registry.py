@@ -1,12 +1,17 @@
 """The registry: one table of every factory, used by from_config, the CLI and the tests."""
 
 import inspect
+import json
 
+import jax
+import jax.numpy as jnp
+import numpy as np
 import optax
 import pytest
 
 import jaxsched
 from jaxsched import _catalog
+from tests.cases import build
 from tests.cases import CASES
 from tests.cases import factory_name
 
@@ -67,17 +72,26 @@ def test_registry_is_read_only():
     jaxsched.registry()["constant"] = None  # type: ignore[index]
 
 
-@pytest.mark.parametrize(
-  "name", [n for n, e in _catalog.REGISTRY.items() if e.kind != _catalog.SCHEDULE]
-)
-def test_transformation_entries_build_gradient_transformations(name):
-  factory = jaxsched.registry()[name].factory
-  if name == "layerwise":
-    tx = factory({"w": 2.0})
-  elif name == "layerwise_decay":
-    tx = factory(0.5, num_layers=2)
-  elif name == "greedy_lr":
-    tx = factory(base_lr=0.1)
+@pytest.mark.parametrize("name", list(_catalog.REGISTRY))
+def test_every_example_is_a_config_that_from_config_builds(name):
+  entry = jaxsched.registry()[name]
+  assert entry.example, f"{name}: give its registry entry an example"
+  # Plain data, as a YAML or JSON config holds it (nested schedules as their own configs).
+  assert json.loads(json.dumps(dict(entry.example))) == dict(entry.example), name
+  built = jaxsched.from_config({"type": name, **entry.example})
+  if entry.kind == _catalog.SCHEDULE:
+    assert callable(built) and not isinstance(built, optax.GradientTransformation), name
   else:
-    tx = factory()
-  assert isinstance(tx, optax.GradientTransformation)
+    assert isinstance(built, optax.GradientTransformation), name
+
+
+@pytest.mark.parametrize("name", [e.name for e in jaxsched.catalog()])
+def test_first_contract_case_is_the_registry_example(name):
+  """The gallery draws from_config(example); the contract matrix runs it first: one schedule."""
+  first = next(c for c in CASES if factory_name(c) == name)
+  assert first[0] == f"{name}/example"
+  steps = jnp.arange(0, 1000, 7)
+  from_config = jaxsched.from_config({"type": name, **jaxsched.registry()[name].example})
+  np.testing.assert_array_equal(
+    np.asarray(jax.jit(from_config)(steps)), np.asarray(jax.jit(build(first))(steps))
+  )
