@@ -1,6 +1,6 @@
 """Section 4: the grokking experiment's full-batch train step, JAX vs PyTorch, and vmapped sweeps.
 
-The JAX step is the study's own: ``engine.programs(train.STUDY, group,
+The JAX step is the study's own: ``compile_group(train.STUDY, group,
 mesh).train``, the scan of the engine's step (NNX split/merge, AdamW with betas
 0.9/0.98 and weight decay 1.0 from the optimizer list, ``warmup_constant``,
 divergence guard) over ``steps`` full batches per call, vmapped over the runs
@@ -33,6 +33,7 @@ from benchmarks import timing
 from experiments.common import config as config_lib
 from experiments.common import engine
 from experiments.common import sharding
+from experiments.common.programs import compile_group
 from experiments.grokking import config as grokking_config
 from experiments.grokking import data as data_lib
 from experiments.grokking import train
@@ -78,9 +79,9 @@ class JaxProgram:
     self.config = _config(name, modulus, width, steps, warmups)
     (self.group,) = engine.group_runs(self.config)
     mesh = sharding.make_mesh()
-    self.programs = engine.programs(train.STUDY, self.group, mesh)
-    self.mapped = engine.programs(train.STUDY, self.group, mesh, "map")  # execution: map
-    self.numbers = {k: jnp.asarray(v) for k, v in self.group.numbers.items()}
+    self.programs = compile_group(train.STUDY, self.group, mesh)
+    self.mapped = compile_group(train.STUDY, self.group, mesh, "map")  # execution: map
+    self.numbers = jax.tree.map(jnp.asarray, self.group.numbers)
     run = self.group.runs[0]
     batch = train.batches(self.config, run, 0, steps)
     self.batches = jax.tree.map(lambda x: jnp.asarray(np.stack([x] * len(warmups))), batch)
@@ -400,7 +401,7 @@ def _model_entries(name: str, quick: bool, peak: float) -> list:
     timing.entry(
       "grokking_step",
       f"{name}/jax_vs_torch_eager",
-      ours="the study's engine.programs(...).train",
+      ours="the study's compile_group(...).train",
       baseline="PyTorch eager twin",
       ours_t=t["jax"],
       baseline_t=t["torch_eager"],

@@ -1,6 +1,6 @@
 """The LM warmup study's train step, JAX vs PyTorch eager, and its vmapped LR grid.
 
-The JAX side is the study's own program (``engine.programs(lm_warmup.STUDY, group,
+The JAX side is the study's own program (``compile_group(lm_warmup.STUDY, group,
 mesh).train``): the pre-LN RoPE transformer, clip 1, AdamW (0.9, 0.95) with
 independent weight decay, warmup + cosine, ``steps`` updates per call in one
 scan. The PyTorch twin computes the same model the same way (same RoPE halves,
@@ -22,6 +22,7 @@ from benchmarks import timing
 from experiments.common import config as config_lib
 from experiments.common import engine
 from experiments.common import sharding
+from experiments.common.programs import compile_group
 from experiments.lm_warmup import configs
 from experiments.lm_warmup import train
 
@@ -49,8 +50,8 @@ class JaxProgram:
     self.mesh = sharding.make_mesh()
     with jax.set_mesh(self.mesh):
       (self.group,) = engine.group_runs(self.config)
-      self.programs = engine.programs(train.STUDY, self.group, self.mesh)
-      self.numbers = {k: jnp.asarray(v) for k, v in self.group.numbers.items()}
+      self.programs = compile_group(train.STUDY, self.group, self.mesh)
+      self.numbers = jax.tree.map(jnp.asarray, self.group.numbers)
       self.state = self.programs.init(jnp.zeros((len(lrs),), jnp.uint32), self.numbers)
     batch = train.batches(self.group.config, self.group.runs[0], 0, steps)
     self.tokens = batch["tokens"]
@@ -195,7 +196,7 @@ def run(quick: bool) -> list:
       timing.entry(
         "lm_step",
         f"width{width}/jax_vs_torch_eager",
-        ours="the study's engine.programs(...).train",
+        ours="the study's compile_group(...).train",
         baseline="PyTorch eager twin",
         ours_t=t["jax"],
         baseline_t=t["torch"],

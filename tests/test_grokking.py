@@ -110,7 +110,7 @@ def test_detector_on_crafted_curves():
     {"run": "r", "spec": "s", "seed": 0, "step": s, "train_acc": t, "val_acc": v, "lr": 1e-3}
     for s, t, v in zip(steps, [0.5, 1.0, 1.0, 1.0], [0.0, 0.1, 0.995, 1.0])
   ]
-  summary = analysis.summarize_run(configs.get("tiny"), rows)
+  summary = analysis.summarize_run(configs.get("tiny"), rows, {})
   assert summary["steps_to_train_acc_99"] == 200
   assert summary["steps_to_val_acc_99"] == 300
   assert summary["grokking_gap"] == 100

@@ -19,6 +19,7 @@ from experiments.spurious import model as model_lib
 from experiments.spurious import train
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+SMALLEST_TEST_GROUP = int(np.bincount(data.load("digits")["test"].g).min())
 
 
 def _rows(path):
@@ -255,12 +256,20 @@ def test_vmapped_runs_equal_separate_runs(tmp_path):
     train.train_and_evaluate(single, tmp_path / "alone", progress=False)
     for row in _rows(tmp_path / "alone"):
       match = next(r for r in together if (r["run"], r["step"]) == (row["run"], row["step"]))
-      for key in ("test_acc", "test_worst_acc", "q_g1", "lr", "train_loss"):
+      # vmap's batched kernels sum in another order than one run's: the losses, q and the LR
+      # agree to float32 rounding grown over the smoke preset's few steps; an accuracy is a
+      # count of examples, which such a difference can move by one example at most.
+      for key in ("q_g1", "lr", "train_loss"):
         np.testing.assert_allclose(match[key], row[key], rtol=1e-4, atol=1e-6)
+      for key in ("test_acc", "test_worst_acc"):
+        assert abs(match[key] - row[key]) <= 1.5 / SMALLEST_TEST_GROUP, key
 
 
 def test_group_weights_survive_a_resume(tmp_path):
-  config = config_lib.replace(configs.get("smoke"), {"checkpoint_every": 34})
+  # The mode pinned: under auto the two invocations would each choose by their own timing.
+  config = config_lib.replace(
+    configs.get("smoke"), {"checkpoint_every": 34, "execution": "sequential"}
+  )
   train.train_and_evaluate(config, tmp_path / "straight", progress=False)
   train.train_and_evaluate(
     config_lib.replace(config, {"total_steps": 51}), tmp_path / "resumed", progress=False

@@ -13,6 +13,7 @@ from flax import nnx
 from experiments.common import config as config_lib
 from experiments.common import engine
 from experiments.common import sharding
+from experiments.common.programs import compile_group
 
 
 class Net(nnx.Module):
@@ -76,8 +77,8 @@ def kernel_spec(cfg: config_lib.Config) -> tuple:
   mesh = sharding.make_mesh(cfg.model_axis)
   with jax.set_mesh(mesh):
     (group,) = engine.group_runs(cfg)
-    programs = engine.programs(STUDY, group, mesh)
-    numbers = {k: jnp.asarray(v) for k, v in group.numbers.items()}
+    programs = compile_group(STUDY, group, mesh)
+    numbers = jax.tree.map(jnp.asarray, group.numbers)
     state = programs.init(jnp.zeros((1,), jnp.uint32), numbers)
   return tuple(state.params["hidden"]["kernel"].sharding.spec)
 

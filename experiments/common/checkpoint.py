@@ -37,6 +37,14 @@ class Checkpointer:
   def latest_step(self) -> Optional[int]:
     return self._manager.latest_step()
 
+  def latest_meta(self) -> tuple[int, dict]:
+    """The latest step and its metadata, without the state."""
+    step = self._manager.latest_step()
+    if step is None:
+      raise FileNotFoundError("no checkpoint to resume from")
+    restored = self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))
+    return step, restored["meta"]
+
   def restore(self, abstract_state: Any, step: Optional[int] = None) -> tuple[int, Any, dict]:
     """The state at ``step`` (default: the latest) shaped like ``abstract_state``."""
     step = self._manager.latest_step() if step is None else step

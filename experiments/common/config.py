@@ -49,8 +49,16 @@ class Config:
   # through ``run.config`` (e.g. in its batches).
   study_run_keys: typing.ClassVar[tuple] = ()
 
-  def to_json(self) -> str:
-    return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+MACHINE_KEY = "machine"  # config.json's record of where it ran; not a field
+
+
+def to_json(config: Config, machine: Optional[dict] = None) -> str:
+  """``config``'s fields as JSON, with the machine it runs on under ``"machine"``."""
+  fields = dataclasses.asdict(config)
+  if machine is not None:
+    fields[MACHINE_KEY] = machine
+  return json.dumps(fields, indent=2, sort_keys=True)
 
 
 def _type_name(kind: Any) -> str:
@@ -113,6 +121,7 @@ def load_file(config: Config, path: pathlib.Path) -> Config:
   mapping = json.loads(text) if path.suffix == ".json" else jaxsched.load_config(text)
   if not isinstance(mapping, dict):
     raise ValueError(f"config file {str(path)!r} must hold a mapping of config fields")
+  mapping = {k: v for k, v in mapping.items() if k != MACHINE_KEY}  # a study's config.json
   return replace(config, jaxsched.load_config(mapping))
 
 

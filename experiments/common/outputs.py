@@ -7,7 +7,7 @@ diverged, are written as ``null``.
 import json
 import math
 import pathlib
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 
 def append_jsonl(path: pathlib.Path, rows: Iterable[dict]) -> None:
@@ -20,6 +20,16 @@ def read_jsonl(path: pathlib.Path) -> list:
   if not path.exists():
     return []
   return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def read_json(path: pathlib.Path, default: Any) -> Any:
+  """The JSON in ``path``, or ``default`` when there is no such file."""
+  path = pathlib.Path(path)
+  return json.loads(path.read_text()) if path.exists() else default
+
+
+def write_json(path: pathlib.Path, value: Any) -> None:
+  pathlib.Path(path).write_text(json.dumps(value, indent=2))
 
 
 def truncate_jsonl(path: pathlib.Path, max_step: int) -> None:

@@ -11,6 +11,8 @@ from typing import Optional
 
 import numpy as np
 
+from experiments.common import machine
+
 ROW_KEYS = ("run", "spec", "seed", "step", "diverged", "diverged_at_step")
 
 # (title, metric keys, log y). The first key is drawn dashed, the others solid.
@@ -18,17 +20,22 @@ DEFAULT_PANELS = (("loss", ("batch_loss",), True), ("learning rate", ("lr",), Fa
 
 
 def pyplot():
-  """matplotlib's pyplot on the file-only backend (jaxsched's own plotting set-up)."""
-  from jaxsched import _plotting  # pylint: disable=import-outside-toplevel
+  """matplotlib's pyplot on the file-only Agg backend, imported on first use."""
+  import matplotlib  # pylint: disable=import-outside-toplevel
 
-  return _plotting._pyplot()  # pylint: disable=protected-access
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+  return plt
 
 
 def save_figure(fig, path: pathlib.Path) -> None:
-  """Saves and closes ``fig`` as jaxsched's plots are saved."""
-  from jaxsched import _plotting  # pylint: disable=import-outside-toplevel
-
-  _plotting._save(fig, path)  # pylint: disable=protected-access
+  """Saves ``fig`` to ``path`` (PNG, 110 dpi, tight layout) and closes it."""
+  fig.tight_layout()
+  path = pathlib.Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  fig.savefig(path, dpi=110)
+  pyplot().close(fig)
 
 
 def run_spec(config, name: str) -> dict:
@@ -62,8 +69,9 @@ def last_finite(history: list, key: str) -> Optional[float]:
   return None
 
 
-def summarize(study, config, rows: list, run_wall: dict) -> list:
-  """One summary per run: final metrics, divergence, wall time and the study's fields."""
+def summarize(study, config, rows: list, run_wall: dict, hparams: dict, execution: dict) -> list:
+  """One summary per run: final metrics, divergence, its resolved hyperparameters, the study's
+  fields, the execution mode and wall time."""
   summary = []
   for name, history in by_run(rows).items():
     last = history[-1]
@@ -77,8 +85,10 @@ def summarize(study, config, rows: list, run_wall: dict) -> list:
       "diverged_at_step": last.get("diverged_at_step"),
     }
     item.update({f"final_{k}": last_finite(history, k) for k in metrics})
+    item["hparams"] = hparams[name]
     if study.summarize_run is not None:
-      item.update(study.summarize_run(config, history))
+      item.update(study.summarize_run(config, history, hparams[name]))
+    item["execution"] = execution.get(name)
     item["wall_seconds"] = round(run_wall.get(name, float("nan")), 2)
     summary.append(item)
   return summary
@@ -145,14 +155,25 @@ def plot_curves(rows: list, panels: tuple, path: pathlib.Path) -> None:
   save_figure(fig, path)
 
 
-def write_results(study, config, workdir: pathlib.Path, rows: list, run_wall: dict) -> list:
-  """Writes summary.json, results.md, curves.png and the study's own results."""
-  summary = summarize(study, config, rows, run_wall)
+def write_results(
+  study,
+  config,
+  workdir: pathlib.Path,
+  rows: list,
+  run_wall: dict,
+  hparams: dict,
+  execution: dict,
+  machine_info: dict,
+) -> list:
+  """Writes summary.json, results.md (the machine named), curves.png and the study's own
+  results."""
+  summary = summarize(study, config, rows, run_wall, hparams, execution)
   (workdir / "summary.json").write_text(json.dumps(summary, indent=2))
   metrics = study.table_keys or tuple(k for k in (rows[-1] if rows else {}) if k not in ROW_KEYS)
   text = runs_table(summary, tuple(f"final_{k}" for k in metrics))
   if study.write_results is not None:
     text = study.write_results(config, workdir, rows, summary) + "\n" + text
+  text = f"Machine: {machine.line(machine_info)}.\n\n" + text
   (workdir / "results.md").write_text(text)
   if rows:
     plot_curves(rows, study.panels, workdir / "curves.png")

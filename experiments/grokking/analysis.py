@@ -18,8 +18,9 @@ def first_step_at_least(
   return None
 
 
-def summarize_run(config, history: list) -> dict:
+def summarize_run(config, history: list, hparams: dict) -> dict:
   """Steps to memorize (train accuracy) and to generalize (validation accuracy), and the gap."""
+  del hparams
   steps = [r["step"] for r in history]
   memorized = first_step_at_least(steps, [r["train_acc"] for r in history], config.target_accuracy)
   generalized = first_step_at_least(steps, [r["val_acc"] for r in history], config.target_accuracy)

@@ -24,6 +24,7 @@ import numpy as np
 
 from experiments.common import optim
 from experiments.common import report
+from experiments.lm_warmup import data as data_lib
 
 CONFIG_KEYS = (
   "width",
@@ -37,17 +38,18 @@ CONFIG_KEYS = (
 )
 
 
-def run_settings(config, spec: dict) -> dict:
-  """The quantities a run varies, read from its spec over the config's defaults."""
-  schedule = spec["schedule"]
-  core = optim.core_entry(spec.get("optimizer", config.optimizer))
+def run_settings(config, spec: dict, hparams: dict) -> dict:
+  """The quantities a run varies: its model fields (from its spec over the config's) and its
+  resolved hyperparameters."""
+  schedule = hparams["schedule"]
+  core = optim.core_entry(hparams)
   return {
     "width": spec.get("width", config.width),
     "depth": spec.get("depth", config.depth),
     "warmup_steps": schedule.get("warmup_steps", 0),
     "warmup_kind": schedule.get("warmup_kind", "linear"),
     "schedule": schedule["type"],
-    "peak_lr": spec.get("learning_rate", config.learning_rate),
+    "peak_lr": hparams["peak_lr"],
     "qk_layernorm": bool(spec.get("qk_layernorm", config.qk_layernorm)),
     "z_loss": spec.get("z_loss", config.z_loss),
     "weight_decay_mode": core["weight_decay_mode"],
@@ -55,11 +57,11 @@ def run_settings(config, spec: dict) -> dict:
   }
 
 
-def summarize_run(config, history: list) -> dict:
+def summarize_run(config, history: list, hparams: dict) -> dict:
   spec = report.run_spec(config, history[-1]["spec"])
   logits = [r["max_attn_logit"] for r in history if r.get("max_attn_logit") is not None]
   return {
-    **run_settings(config, spec),
+    **run_settings(config, spec, hparams),
     "final_val_loss": None if history[-1]["diverged"] else history[-1]["val_loss"],
     "max_attn_logit": max(logits) if logits else None,
   }
@@ -306,9 +308,7 @@ def plot_phase_diagram(summary: list, l0: float, margin: float, path: pathlib.Pa
 
 def write_results(config, workdir: pathlib.Path, rows: list, summary: list) -> str:
   """Writes sensitivity.json and the plots; returns the sensitivity table for results.md."""
-  from experiments.lm_warmup import train  # pylint: disable=import-outside-toplevel
-
-  vocab = train.corpus(config).vocab_size
+  vocab = data_lib.corpus(config).vocab_size
   items = sensitivities(config, summary, vocab)
   (workdir / "sensitivity.json").write_text(json.dumps(items, indent=2))
   if rows:

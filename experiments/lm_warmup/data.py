@@ -52,6 +52,11 @@ def load(name: str, max_bytes: int = 32_000_000) -> Corpus:
   raise ValueError(f"config field corpus={name!r} must be one of {', '.join(CORPORA)}")
 
 
+def corpus(config) -> Corpus:
+  """The corpus a study config names (``config.corpus``)."""
+  return load(config.corpus)
+
+
 def windows(tokens: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
   """``tokens[s : s + length]`` for every start ``s``, stacked (any leading shape)."""
   return tokens[starts[..., None] + np.arange(length)]

@@ -18,10 +18,6 @@ from experiments.lm_warmup import model as model_lib
 from experiments.lm_warmup.config import Config
 
 
-def corpus(config: Config) -> data_lib.Corpus:
-  return data_lib.load(config.corpus)
-
-
 def init_model(config: Config, rngs: nnx.Rngs) -> nnx.Module:
   if config.positions not in ("rope", "learned"):
     raise ValueError(f"config field positions={config.positions!r} must be rope or learned")
@@ -31,7 +27,7 @@ def init_model(config: Config, rngs: nnx.Rngs) -> nnx.Module:
       "heads of an even size"
     )
   return model_lib.Transformer(
-    corpus(config).vocab_size,
+    data_lib.corpus(config).vocab_size,
     config.context,
     config.width,
     config.depth,
@@ -74,13 +70,13 @@ def evaluate(model: nnx.Module, data: dict) -> dict:
 
 def eval_data(config: Config, run: engine.Run) -> dict:
   del run
-  val = corpus(config).val
+  val = data_lib.corpus(config).val
   starts = np.linspace(0, len(val) - config.context - 2, config.eval_windows).astype(np.int64)
   return {"tokens": data_lib.windows(val, starts, config.context + 1)}
 
 
 def batches(config: Config, run: engine.Run, start: int, num_steps: int) -> dict:
-  train = corpus(config).train
+  train = data_lib.corpus(config).train
   starts = np.random.default_rng([run.seed, start]).integers(
     0, len(train) - config.context - 1, (num_steps, config.batch_size)
   )

@@ -7,28 +7,27 @@ import numpy as np
 
 from experiments.common import optim
 from experiments.common import report
+from experiments.spurious import data as data_lib
 
 
 def steps_per_epoch(config) -> int:
-  from experiments.spurious import train  # pylint: disable=import-outside-toplevel
-
-  return -(-len(train.splits(config)["train"].y) // config.batch_size)
+  return -(-len(data_lib.splits(config)["train"].y) // config.batch_size)
 
 
-def summarize_run(config, history: list) -> dict:
+def summarize_run(config, history: list, hparams: dict) -> dict:
   """The run's settings, its final accuracies, and those at its best worst-group validation
   accuracy (early stopping; the first such evaluation)."""
   spec = report.run_spec(config, history[-1]["spec"])
-  optimizer = optim.core_entry(spec.get("optimizer", config.optimizer))
+  optimizer = optim.core_entry(hparams)
   method = spec.get("method", "erm")
   healthy = [r for r in history if r.get("val_worst_acc") is not None]
   best = max(healthy, key=lambda r: r["val_worst_acc"]) if healthy else None
   last = report.last_finite
   out = {
     "method": method,
-    "schedule": spec["schedule"]["type"],
+    "schedule": hparams["schedule"]["type"],
     "optimizer": optimizer["type"],
-    "peak_lr": spec.get("learning_rate", config.learning_rate),
+    "peak_lr": hparams["peak_lr"],
     "weight_decay": optimizer["weight_decay"],
     "eta_q": spec.get("eta_q", 0.1) if method == "group_dro" else None,
     "test_avg_acc": last(history, "test_acc"),

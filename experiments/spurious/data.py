@@ -17,6 +17,7 @@ coordinate scores 50% there, one that learned the slabs scores high. Groups
 are the two classes.
 """
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -113,3 +114,15 @@ def load(name: str) -> dict:
   if name == "lms5":
     return lms5()
   raise ValueError(f"config field dataset={name!r} must be one of {', '.join(DATASETS)}")
+
+
+@functools.lru_cache(maxsize=8)
+def _splits(dataset: str, lms5_points: int) -> dict:
+  if dataset == "lms5":
+    return lms5(num_train=lms5_points)
+  return load(dataset)
+
+
+def splits(config) -> dict:
+  """The splits of ``config.dataset`` (``lms5`` with ``config.lms5_points`` training points)."""
+  return _splits(config.dataset, config.lms5_points)

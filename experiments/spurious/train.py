@@ -11,8 +11,6 @@ an absent group) plus the adjustment ``C / sqrt(n_g)``,
 ERM is the mean loss over the batch's examples.
 """
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -28,19 +26,8 @@ from experiments.spurious.config import Config
 from experiments.spurious.config import METHODS
 
 
-@functools.lru_cache(maxsize=8)
-def _splits(dataset: str, lms5_points: int) -> dict:
-  if dataset == "lms5":
-    return data_lib.lms5(num_train=lms5_points)
-  return data_lib.load(dataset)
-
-
-def splits(config: Config) -> dict:
-  return _splits(config.dataset, config.lms5_points)
-
-
 def init_model(config: Config, rngs: nnx.Rngs) -> nnx.Module:
-  train = splits(config)["train"]
+  train = data_lib.splits(config)["train"]
   counts = np.bincount(train.g, minlength=data_lib.NUM_GROUPS[config.dataset])
   adjustment = config.group_adjustment / np.sqrt(np.maximum(counts, 1))
   return model_lib.MLP(train.x.shape[1], config.width, jnp.asarray(adjustment), rngs=rngs)
@@ -121,7 +108,7 @@ def eval_data(config: Config, run: engine.Run) -> dict:
   del run
   return {
     name: sharding.pad_examples({"x": split.x, "y": split.y, "g": split.g}, "w")
-    for name, split in splits(config).items()
+    for name, split in data_lib.splits(config).items()
   }
 
 
@@ -143,7 +130,7 @@ def run_method(run: engine.Run) -> tuple:
 def batches(config: Config, run: engine.Run, start: int, num_steps: int) -> dict:
   """Minibatches drawn with replacement, seeded by ``(seed, step)``; the method rides along."""
   method, eta_q = run_method(run)
-  train = splits(config)["train"]
+  train = data_lib.splits(config)["train"]
   positions = np.random.default_rng([run.seed, start]).integers(
     0, len(train.y), (num_steps, config.batch_size)
   )

@@ -1,17 +1,13 @@
 """Presets of the LM warmup study, one per module, and the run grid they share."""
 
-import importlib
 from typing import Optional
+
+from experiments.common import presets
 
 PRESETS = ("cpu", "smoke", "gpu")
 
 
-def get(name: str):
-  """The preset called ``name``."""
-  module = name.replace("-", "_")
-  if module not in PRESETS:
-    raise ValueError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
-  return importlib.import_module(f"experiments.lm_warmup.configs.{module}").get_config()
+get = presets.loader(__name__, PRESETS)
 
 
 def grid(

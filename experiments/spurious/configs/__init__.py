@@ -1,16 +1,11 @@
 """Presets of the spurious-correlation study, one per module, and the schedules they share."""
 
-import importlib
+from experiments.common import presets
 
 PRESETS = ("cpu", "smoke", "lms5", "gpu")
 
 
-def get(name: str):
-  """The preset called ``name``."""
-  module = name.replace("-", "_")
-  if module not in PRESETS:
-    raise ValueError(f"unknown preset {name!r}; presets: {', '.join(PRESETS)}")
-  return importlib.import_module(f"experiments.spurious.configs.{module}").get_config()
+get = presets.loader(__name__, PRESETS)
 
 
 def schedules(epochs: int, steps_per_epoch: int, warmup_epochs: int = 10) -> dict:
