@@ -8,7 +8,7 @@ case from it.
 """
 
 import types
-from typing import Any, Callable, Mapping, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple, Optional
 
 from jaxsched.schedules import _composition
 from jaxsched.schedules import _cyclic
@@ -44,6 +44,10 @@ class Entry(NamedTuple):
       ``{"type": ...}`` config, so that
       ``jaxsched.from_config({"type": name, **example})`` builds it. The
       documentation's gallery draws it and the tests run it first.
+    rate: the keyword that is the factory's base learning rate (``peak_value``,
+      ``init_value``, ``max_lr``, ``value``, ``base_lr``), which a config's
+      ``learning_rate`` fills when the config leaves it out
+      (:func:`jaxsched.resolve_config`); None when it has none.
   """
 
   name: str
@@ -52,6 +56,7 @@ class Entry(NamedTuple):
   kind: str = SCHEDULE
   nested: tuple = ()
   example: Mapping[str, Any] = types.MappingProxyType({})
+  rate: Optional[str] = None
 
 
 def _entry(
@@ -61,56 +66,68 @@ def _entry(
   nested: tuple = (),
   *,
   example: Mapping[str, Any],
+  rate: Optional[str] = None,
 ) -> Entry:
-  return Entry(factory.__name__, factory, equivalent, kind, nested, types.MappingProxyType(example))
+  return Entry(
+    factory.__name__, factory, equivalent, kind, nested, types.MappingProxyType(example), rate
+  )
 
 
 _ENTRIES = (
-  _entry(_decay.constant, "a constant lr (no scheduler)", example=dict(value=0.1)),
+  _entry(_decay.constant, "a constant lr (no scheduler)", example=dict(value=0.1), rate="value"),
   _entry(
     _decay.constant_factor,
     "torch ConstantLR(factor, total_iters)",
     example=dict(init_value=0.5, factor=0.25, total_steps=40),
+    rate="init_value",
   ),
   _entry(
     _decay.linear_factor,
     "torch LinearLR(start_factor, end_factor, total_iters)",
     example=dict(init_value=1.0, start_factor=0.1, end_factor=0.5, total_steps=100),
+    rate="init_value",
   ),
   _entry(
     _decay.step_decay,
     "torch StepLR(step_size, gamma)",
     example=dict(init_value=0.5, step_size=7, gamma=0.5),
+    rate="init_value",
   ),
   _entry(
     _decay.multistep_decay,
     "torch MultiStepLR(milestones, gamma)",
     example=dict(init_value=1.0, milestones=[30, 80, 200]),
+    rate="init_value",
   ),
   _entry(
     _decay.exponential_decay,
     "torch ExponentialLR(gamma); optax.exponential_decay",
     example=dict(init_value=1.0, gamma=0.5, transition_steps=20, staircase=True),
+    rate="init_value",
   ),
   _entry(
     _decay.polynomial_decay,
     "torch PolynomialLR(total_iters, power); optax.polynomial_schedule",
     example=dict(init_value=0.1, total_steps=250, power=2.0, end_value=0.01),
+    rate="init_value",
   ),
   _entry(
     _decay.cosine_annealing,
     "torch CosineAnnealingLR(T_max, eta_min)",
     example=dict(init_value=0.1, t_max=37, eta_min=0.01),
+    rate="init_value",
   ),
   _entry(
     _decay.cosine_warm_restarts,
     "torch CosineAnnealingWarmRestarts(T_0, T_mult, eta_min)",
     example=dict(init_value=1.0, t_0=50),
+    rate="init_value",
   ),
   _entry(
     _cyclic.cyclic,
     "torch CyclicLR(base_lr, max_lr, ..., mode, gamma)",
     example=dict(base_lr=1e-3, max_lr=1e-2),
+    rate="max_lr",
   ),
   _entry(
     _cyclic.cyclic_momentum,
@@ -121,6 +138,7 @@ _ENTRIES = (
     _cyclic.one_cycle,
     "torch OneCycleLR(max_lr, total_steps, ...)",
     example=dict(max_lr=0.1, total_steps=200),
+    rate="max_lr",
   ),
   _entry(
     _cyclic.one_cycle_momentum,
@@ -138,36 +156,43 @@ _ENTRIES = (
     _warmup.warmup,
     "seed warmups: linear, cosine, exponential, polynomial, 1-sqrt",
     example=dict(peak_value=1.0, warmup_steps=100),
+    rate="peak_value",
   ),
   _entry(
     _warmup.warmup_constant,
     "transformers get_constant_schedule_with_warmup",
     example=dict(peak_value=0.1, warmup_steps=50),
+    rate="peak_value",
   ),
   _entry(
     _warmup.warmup_linear,
     "transformers get_linear_schedule_with_warmup",
     example=dict(peak_value=0.1, warmup_steps=20, total_steps=200),
+    rate="peak_value",
   ),
   _entry(
     _warmup.warmup_cosine,
     "transformers get_cosine_(with_min_lr_)schedule_with_warmup",
     example=dict(peak_value=1.0, warmup_steps=20, total_steps=200),
+    rate="peak_value",
   ),
   _entry(
     _warmup.warmup_cosine_restarts,
     "transformers get_cosine_with_hard_restarts_schedule_with_warmup",
     example=dict(peak_value=1.0, warmup_steps=10, total_steps=200, num_cycles=3),
+    rate="peak_value",
   ),
   _entry(
     _warmup.warmup_polynomial,
     "transformers get_polynomial_decay_schedule_with_warmup",
     example=dict(peak_value=0.1, warmup_steps=20, total_steps=200, end_value=1e-3, power=2.0),
+    rate="peak_value",
   ),
   _entry(
     _warmup.inverse_sqrt,
     "transformers get_inverse_sqrt_schedule",
     example=dict(peak_value=1.0, warmup_steps=50),
+    rate="peak_value",
   ),
   _entry(
     _warmup.noam,
@@ -178,16 +203,19 @@ _ENTRIES = (
     _warmup.warmup_stable_decay,
     "transformers get_wsd_schedule",
     example=dict(peak_value=1.0, warmup_steps=20, decay_steps=50, stable_steps=100),
+    rate="peak_value",
   ),
   _entry(
     _warmup.warmup_stable_decay_cycles,
     "levanter WSD with cycles and re-warmup (WSD-S, Wen et al. 2024)",
     example=dict(peak_value=0.1, warmup_steps=10, decay_steps=20, total_steps=300, cycles=3),
+    rate="peak_value",
   ),
   _entry(
     _warmup.untuned_warmup,
     "pytorch_warmup UntunedLinearWarmup / UntunedExponentialWarmup (Ma & Yarats 2019)",
     example=dict(peak_value=1e-3, b2=0.99),
+    rate="peak_value",
   ),
   _entry(
     _timm.timm_cosine,
@@ -202,31 +230,37 @@ _ENTRIES = (
       warmup_t=10,
       warmup_lr_init=1e-4,
     ),
+    rate="peak_value",
   ),
   _entry(
     _timm.timm_tanh,
     "timm TanhLRScheduler(lb, ub, cycles, warmup)",
     example=dict(peak_value=0.5, t_initial=150, lr_min=1e-3, warmup_t=5, warmup_lr_init=1e-3),
+    rate="peak_value",
   ),
   _entry(
     _timm.timm_poly,
     "timm PolyLRScheduler(power, cycles, k_decay, warmup)",
     example=dict(peak_value=0.1, t_initial=100, power=2.0, cycle_limit=2, cycle_decay=0.8),
+    rate="peak_value",
   ),
   _entry(
     _timm.timm_step,
     "timm StepLRScheduler(decay_t, decay_rate, warmup)",
     example=dict(peak_value=0.1, decay_t=30, decay_rate=0.5, warmup_t=5, warmup_lr_init=1e-3),
+    rate="peak_value",
   ),
   _entry(
     _timm.timm_multistep,
     "timm MultiStepLRScheduler(decay_t, decay_rate, warmup)",
     example=dict(peak_value=0.1, decay_t=[40, 90, 150], decay_rate=0.3),
+    rate="peak_value",
   ),
   _entry(
     _phases.grokking,
     "seed GrokkingScheduler (warmup, cosine, floor)",
     example=dict(peak_value=1e-3, total_steps=1000),
+    rate="peak_value",
   ),
   _entry(
     _phases.bias_mitigation,
@@ -256,6 +290,7 @@ _ENTRIES = (
         dict(type="exponential_decay", init_value=1.0, gamma=0.9),
       ],
     ),
+    rate="init_value",
   ),
   _entry(
     _composition.adaptive_momentum,
@@ -289,6 +324,7 @@ _ENTRIES = (
     "transformers GreedyLR; get_scheduler('greedy')",
     TRANSFORMATION,
     example=dict(base_lr=0.1, factor=0.5, patience=1),
+    rate="base_lr",
   ),
   _entry(
     _plateau.adaptive_step_decay,

@@ -21,10 +21,6 @@ from jaxsched.transforms import _layerwise
 # Seed 004's scheduler names.
 ALIASES = {"cosine_warmup": "warmup_cosine", "onecycle": "one_cycle"}
 
-# Keywords of a schedule's base rate, filled from a training block's
-# ``learning_rate`` when its scheduler leaves them out (the first one the
-# factory takes).
-_RATE_KEYWORDS = ("peak_value", "init_value", "max_lr", "value")
 
 # Seed 004's ``layer_scheduling`` groups as layerwise patterns; "other" is the default.
 _GROUPS = {"embeddings": "embed", "attention": "attention|attn"}
@@ -215,7 +211,7 @@ def _resolve(node: Any, where: str, learning_rate: Any = None) -> ResolvedConfig
   target = ALIASES.get(name, name)
   factory = factories[target]
   params = inspect.signature(factory).parameters
-  rate_keyword = next((k for k in _RATE_KEYWORDS if k in params), None)
+  rate_keyword = _catalog.REGISTRY[target].rate
   if learning_rate is not None and rate_keyword is not None and rate_keyword not in kwargs:
     kwargs[rate_keyword] = learning_rate
 
@@ -280,9 +276,9 @@ def resolve_config(cfg: Config, *, learning_rate: Any = None) -> ResolvedConfig:
   e.g. by traced values under ``jax.vmap``, so a sweep over a hyperparameter
   goes through the same checked path as a single run.
 
-  ``learning_rate`` fills the factory's base rate, its first keyword among
-  ``peak_value``, ``init_value``, ``max_lr``, ``value`` (``rate_keyword``),
-  when the config leaves it out.
+  ``learning_rate`` fills the factory's base rate, the keyword its registry
+  entry names (``Entry.rate``: ``peak_value``, ``init_value``, ``max_lr``,
+  ``value`` or ``base_lr``; ``rate_keyword``), when the config leaves it out.
 
   Args:
     cfg: a ``{"type": ...}`` config: mapping, YAML text or YAML / JSON file

@@ -753,4 +753,5 @@ def test_greedy_lr_drives_a_study_run(tmp_path):
   )
   train.train_and_evaluate(config, tmp_path, progress=False)
   lrs = [r["lr"] for r in _rows(tmp_path)]
+  # base_lr is the run's rate (the registry's rate keyword of greedy_lr), max_lr its default 1.
   assert len(set(lrs)) > 1 and max(lrs) > config.learning_rate  # it raised the rate

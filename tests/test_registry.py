@@ -95,3 +95,11 @@ def test_first_contract_case_is_the_registry_example(name):
   np.testing.assert_array_equal(
     np.asarray(jax.jit(from_config)(steps)), np.asarray(jax.jit(build(first))(steps))
   )
+
+
+def test_every_rate_keyword_is_a_parameter_of_its_factory():
+  for name, entry in jaxsched.registry().items():
+    if entry.rate is not None:
+      assert entry.rate in inspect.signature(entry.factory).parameters, name
+  assert jaxsched.registry()["greedy_lr"].rate == "base_lr"  # not max_lr, which it also takes
+  assert jaxsched.registry()["cyclic"].rate == "max_lr"  # not base_lr, the floor

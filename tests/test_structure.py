@@ -22,7 +22,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LIBRARY = "jaxsched"
 # The directories checked: the library and the code that uses it (add a directory here to check it).
-DIRECTORIES = ["jaxsched", "docs"]
+DIRECTORIES = ["jaxsched", "docs", "experiments", "benchmarks"]
 
 # The library's layers, lowest first: a module may import its own layer and those below.
 LAYERS = (
