@@ -5,8 +5,12 @@ PIP := $(PYTHON) -m pip install --quiet --disable-pip-version-check
 .PHONY: install demo tour test docs lint
 
 # torch==2.13.0 first (the CPU build), and pinned again with the extras: transformers and timm ask
-# for an unpinned torch, which would pull several GB of CUDA packages.
+# for an unpinned torch, which would pull several GB of CUDA packages. Debian's chromium and
+# chromedriver (as root) for the browser tests, unless both are on PATH already.
 install:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  apt-get update && apt-get install -y --no-install-recommends chromium chromium-driver; \
+	fi
 	$(PIP) torch==2.13.0
 	$(PIP) -e ".[test,experiments,docs,dev]" "torch==2.13.0"
 

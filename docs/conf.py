@@ -3,6 +3,13 @@
 The API pages (``api/``, from ``gen_api.GROUPS``) and the gallery
 (``gallery/``, plots drawn with matplotlib) are generated here at every build;
 neither is checked in.
+
+Formulas are typeset in the browser by MathJax 3 served from the site itself
+(``site/_static/mathjax``, from the ``sphinx-mathjax-offline`` wheel in the
+``docs`` extra), so the pages read the same without a network. Rendering at
+build time was the alternative: ``imgmath`` needs a LaTeX installation, KaTeX's
+server-side rendering needs node, and matplotlib's mathtext has no ``cases``
+environment, which most schedules' formulas use.
 """
 
 import pathlib
@@ -26,6 +33,7 @@ extensions = [
   "sphinx.ext.autodoc",
   "sphinx.ext.napoleon",
   "sphinx.ext.mathjax",
+  "sphinx-mathjax-offline",  # sets mathjax_path to the copy it puts in _static
   "myst_parser",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}

@@ -1,4 +1,4 @@
-"""The ``jaxsched`` command line: list, plot, inspect, compare and lr-find.
+"""The ``jaxsched`` command line: list, plot, inspect, compare, lr-find and explore.
 
 ``jaxsched plot NAME --kw value ...`` builds ``jaxsched.NAME(kw=value, ...)``;
 the options of each schedule are generated from its factory's signature, so
@@ -370,12 +370,36 @@ def _cmd_lr_find(argv: Sequence[str]) -> int:
   return 0
 
 
+def _cmd_explore(argv: Sequence[str]) -> int:
+  parser = _Parser(
+    prog=f"{PROG} explore",
+    description="A local page (http://127.0.0.1:PORT/) to design and compare schedules: "
+    "arguments, overlays, a family swept over one argument, the code that builds them, exports.",
+  )
+  parser.add_argument("--port", type=int, default=8765, help="default: 8765; 0 picks a free one")
+  parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+  args = parser.parse_args(argv)
+  if not 0 <= args.port <= 65535:
+    raise _UsageError(f"--port={args.port} must be in [0, 65535]")
+  from jaxsched.tools import _explore  # pylint: disable=import-outside-toplevel
+
+  try:
+    server = _explore.make_server(args.port)
+  except OSError as e:
+    raise _UsageError(
+      f"cannot listen on 127.0.0.1:{args.port} ({e.strerror}); try --port 0"
+    ) from None
+  _explore.serve(server, open_browser=not args.no_browser)
+  return 0
+
+
 COMMANDS = {
   "list": _cmd_list,
   "plot": _cmd_plot,
   "inspect": _cmd_inspect,
   "compare": _cmd_compare,
   "lr-find": _cmd_lr_find,
+  "explore": _cmd_explore,
 }
 
 
@@ -390,7 +414,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
       "  plot      plot one schedule (NAME --kw value ...) or several (--config FILE)\n"
       "  inspect   min, max, warmup, monotone stretches and warnings of a schedule\n"
       "  compare   two schedules step by step: largest deviations, first mismatch\n"
-      "  lr-find   LR range test on a built-in problem, with its plot\n\n"
+      "  lr-find   LR range test on a built-in problem, with its plot\n"
+      "  explore   a local web page to design and compare schedules\n\n"
       f"`{PROG} COMMAND --help` for each command's options.",
       file=out,
     )
