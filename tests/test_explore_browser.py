@@ -170,12 +170,18 @@ def test_change_an_argument_and_read_the_plot(page):
   assert loaded and all(name.startswith(url) for name in loaded), loaded
 
 
-def test_a_bad_value_shows_the_librarys_message(page):
+def open_warmup_cosine(page, total_steps: int, steps: int):
+  """The page, fresh, showing warmup_cosine with ``total_steps`` over ``steps`` steps."""
   browser, url = page
   open_page(browser, url)
   choose(browser, "warmup_cosine")
-  type_into(browser, arg_input(browser, "total_steps"), 300)
-  type_into(browser, browser.find_element(By.ID, "steps"), 330)
+  type_into(browser, arg_input(browser, "total_steps"), total_steps)
+  type_into(browser, browser.find_element(By.ID, "steps"), steps)
+  return browser
+
+
+def test_a_bad_value_shows_the_librarys_message(page):
+  browser = open_warmup_cosine(page, total_steps=300, steps=330)
   before = drawn(browser)
   type_into(browser, arg_input(browser, "warmup_steps"), 5000)
   message = browser.find_element(
@@ -239,11 +245,7 @@ def test_overlay_two_schedules_and_export(page, downloads):
 
 
 def test_family_view_is_the_vmapped_sweep(page):
-  browser, url = page
-  open_page(browser, url)
-  choose(browser, "warmup_cosine")
-  type_into(browser, arg_input(browser, "total_steps"), 110)
-  type_into(browser, browser.find_element(By.ID, "steps"), 122)
+  browser = open_warmup_cosine(page, total_steps=110, steps=122)
   settled(browser, lambda: browser.find_element(By.ID, "family-on").click())
   settled(
     browser,

@@ -134,17 +134,27 @@ def _example(entry: Any) -> dict:
 
 
 def _default_steps(entry: Any, config: dict) -> int:
-  """Steps to show: a little past ``total_steps``, else three times the longest duration."""
-  kinds = {p.name: _kind(entry, p) for p in _params(entry.factory)}
+  """Steps to show: a little past ``total_steps``, else three times the longest duration.
+
+  Durations are the arguments counted in steps (defaults included); a schedule
+  made of schedules also shows each part's own span after its longest duration.
+  """
   total = config.get("total_steps")
   if isinstance(total, (int, float)) and total > 0:
     return int(min(MAX_STEPS, max(20, math.ceil(1.1 * total))))
-  spans = []
-  for name, value in config.items():
-    if kinds.get(name) in (STEPS, LIST):
-      numbers = value if isinstance(value, list) else [value]
-      spans += [float(v) for v in numbers if isinstance(v, (int, float))]
-  return int(min(MAX_STEPS, max(100, 3 * max(spans, default=0))))
+  params = _params(entry.factory)
+  given = {p.name: p.default for p in params if p.default is not p.empty} | config
+  spans, parts = [0.0], [0]
+  for p in params:
+    kind, value = _kind(entry, p), given.get(p.name)
+    if kind in (STEPS, LIST) or p.name.endswith("_steps"):  # stable_steps: an optional number
+      numbers: list = value if isinstance(value, list) else [value]
+      spans += [float(v) for v in numbers if _is_number(v)]
+    elif kind in (SCHEDULE, SCHEDULES) and value is not None:
+      for part in value if isinstance(value, list) else [value]:
+        parts.append(_default_steps(_entries()[part["type"]], part))
+  longest = max(spans)
+  return int(min(MAX_STEPS, max(100, 3 * longest, longest + max(parts))))
 
 
 def _choices(entry: Any, name: str, example: dict) -> list:

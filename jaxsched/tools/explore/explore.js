@@ -573,7 +573,7 @@ async function start() {
   editor.addEventListener("input", (e) => { if (e.target.matches("input[type=text]")) refreshSoon(); });
   editor.addEventListener("change", (e) => {
     if (e.target.id === "schedule") return;
-    if (e.target.id === "family-arg") familyDefaults();
+    if (e.target.id === "family-arg" || (e.target.id === "family-on" && e.target.checked)) familyDefaults();
     refresh();
   });
   $("pin").addEventListener("click", () => {
