@@ -36,6 +36,7 @@ GROUPS = (
       "cosine_warm_restarts",
       "grokking",
       "bias_mitigation",
+      "piecewise_linear",
     ),
   ),
   Group(
@@ -126,6 +127,25 @@ GROUPS = (
       "Comparison",
       "LearningRateAndMomentum",
       "PlateauConversion",
+    ),
+  ),
+  Group(
+    "laws",
+    "Loss-curve laws",
+    "What a schedule will do to the loss: the learning-rate areas of Tissue et al. 2024, "
+    "their momentum law and Luo et al.'s multi-power law fitted to measured curves, "
+    "predictions for any schedule, their errors on held-out curves, and the schedule a "
+    "law expects to end lowest.",
+    (
+      "lr_areas",
+      "LRAreas",
+      "fit_loss_law",
+      "LossLaw",
+      "evaluate_law",
+      "LawError",
+      "load_curves",
+      "optimize_schedule",
+      "OptimizedSchedule",
     ),
   ),
   Group(

@@ -11,9 +11,10 @@ grouped by concern: ``schedules/`` (closed-form schedules), ``transforms/``
 (Optax transformations), ``porting/`` (from and to PyTorch, transformers and
 timm), ``tools/`` (LR range test, plots, the command line), with the shared
 pieces (``_common.py``), the registry (``_catalog.py``) and configs
-(``_config.py``) at the top. Modules import downward only: ``_common`` <-
+(``_config.py``) at the top, and ``laws/`` (loss-curve laws: what a schedule
+will do to the loss). Modules import downward only: ``_common`` <-
 ``schedules`` <- ``transforms`` <- ``porting`` <- ``_catalog``, ``_config`` <-
-``tools``.
+``laws`` <- ``tools``.
 """
 
 from jaxsched._catalog import catalog
@@ -24,6 +25,15 @@ from jaxsched._config import load_config
 from jaxsched._config import resolve_config
 from jaxsched._config import ResolvedConfig
 from jaxsched._config import TrainingSetup
+from jaxsched.laws import evaluate_law
+from jaxsched.laws import fit_loss_law
+from jaxsched.laws import LawError
+from jaxsched.laws import load_curves
+from jaxsched.laws import LossLaw
+from jaxsched.laws import lr_areas
+from jaxsched.laws import LRAreas
+from jaxsched.laws import optimize_schedule
+from jaxsched.laws import OptimizedSchedule
 from jaxsched.porting import compare
 from jaxsched.porting import Comparison
 from jaxsched.porting import from_torch
@@ -49,6 +59,7 @@ from jaxsched.schedules import multistep_decay
 from jaxsched.schedules import noam
 from jaxsched.schedules import one_cycle
 from jaxsched.schedules import one_cycle_momentum
+from jaxsched.schedules import piecewise_linear
 from jaxsched.schedules import polynomial_decay
 from jaxsched.schedules import sequential
 from jaxsched.schedules import step_decay
@@ -96,8 +107,12 @@ __all__ = (
   "Entry",
   "GreedyLRState",
   "GrokfastEmaState",
+  "LRAreas",
   "LRFinderResult",
+  "LawError",
   "LearningRateAndMomentum",
+  "LossLaw",
+  "OptimizedSchedule",
   "PhaseTransitionState",
   "PlateauConversion",
   "ReduceOnPlateauState",
@@ -120,7 +135,9 @@ __all__ = (
   "current_scale",
   "cyclic",
   "cyclic_momentum",
+  "evaluate_law",
   "exponential_decay",
+  "fit_loss_law",
   "from_config",
   "from_torch",
   "get_scheduler",
@@ -133,12 +150,16 @@ __all__ = (
   "layerwise_decay",
   "linear_factor",
   "load_config",
+  "load_curves",
+  "lr_areas",
   "lr_find",
   "multistep_decay",
   "noam",
   "one_cycle",
   "one_cycle_momentum",
+  "optimize_schedule",
   "phase_transition",
+  "piecewise_linear",
   "plot",
   "polynomial_decay",
   "reduce_on_plateau",

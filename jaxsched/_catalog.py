@@ -14,6 +14,7 @@ from jaxsched.schedules import _composition
 from jaxsched.schedules import _cyclic
 from jaxsched.schedules import _decay
 from jaxsched.schedules import _phases
+from jaxsched.schedules import _piecewise
 from jaxsched.schedules import _timm
 from jaxsched.schedules import _warmup
 from jaxsched.transforms import _greedy
@@ -266,6 +267,11 @@ _ENTRIES = (
     _phases.bias_mitigation,
     "seed BiasScheduler (high, plateau, cosine)",
     example=dict(total_steps=300),
+  ),
+  _entry(
+    _piecewise.piecewise_linear,
+    "optax.piecewise_interpolate_schedule('linear') with absolute, traceable values (np.interp)",
+    example=dict(boundaries=[0, 20, 150, 300], values=[0.0, 1.0, 0.8, 0.01]),
   ),
   _entry(
     _composition.sequential,

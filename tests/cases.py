@@ -97,6 +97,8 @@ def upper_bound(name: str, kwargs: Dict[str, Any]) -> float:
     return max(kw["peak_value"], get("end_value", 1e-6))
   if name == "bias_mitigation":
     return max(get("high_value", 1e-2), get("plateau_value", 1e-3), get("end_value", 1e-5))
+  if name == "piecewise_linear":
+    return max(kw["values"])
   if name == "sequential":
     return max(_PART_BOUNDS[id(s)] for s in kwargs["schedules"])
   if name == "chained":
@@ -130,6 +132,7 @@ _MORE: List[Tuple[str, Dict[str, Any]]] = [
   ("exponential_decay/growth", dict(init_value=1e-4, gamma=1.05, end_value=1e-2)),
   ("polynomial_decay/sqrt", dict(init_value=0.1, total_steps=80, power=0.5)),
   ("cosine_warm_restarts/t_mult2", dict(init_value=0.1, t_0=10, t_mult=2, eta_min=1e-3)),
+  ("piecewise_linear/one_point", dict(boundaries=[40], values=[0.3])),
   (
     "cyclic/triangular2",
     dict(base_lr=0.01, max_lr=0.1, step_size_up=20, step_size_down=40, mode="triangular2"),

@@ -31,6 +31,11 @@ NOT_FACTORIES = {
   "get_scheduler",
   "current_scale",
   "current_learning_rate",
+  "lr_areas",
+  "fit_loss_law",
+  "evaluate_law",
+  "load_curves",
+  "optimize_schedule",
 }
 
 

@@ -6,7 +6,7 @@ module-level and function-level imports alike; (b) no module uses another module
 *modules* may be imported: ``from jaxsched.schedules import _decay``); (c) outside ``jaxsched/``
 (``tests/`` excepted), nothing imports a private module or name of the library. The library's
 modules also import downward only: ``_common`` <- ``schedules`` <- ``transforms`` <- ``porting``
-<- ``_catalog``, ``_config`` <- ``tools`` <- ``jaxsched`` itself.
+<- ``_catalog``, ``_config`` <- ``laws`` <- ``tools`` <- ``jaxsched`` itself.
 
 ``python -m tests.test_structure [DIRECTORY ...]`` prints each module's project imports
 (``jaxsched`` by default).
@@ -31,6 +31,7 @@ LAYERS = (
   ("jaxsched.transforms",),
   ("jaxsched.porting",),
   ("jaxsched._catalog", "jaxsched._config"),
+  ("jaxsched.laws",),
   ("jaxsched.tools",),
   ("jaxsched", "jaxsched.__main__"),
 )

@@ -2,8 +2,9 @@
 
 ``_decay.py`` (PyTorch's decays), ``_warmup.py`` (warmups and transformers'
 warmup-then-decay schedules), ``_cyclic.py`` (CyclicLR, OneCycleLR),
-``_phases.py`` (the studies' phase schedules), ``_composition.py`` (schedules
-made of schedules), ``_timm.py`` (timm's schedulers and LR noise).
+``_phases.py`` (the studies' phase schedules), ``_piecewise.py`` (straight
+lines through given points), ``_composition.py`` (schedules made of
+schedules), ``_timm.py`` (timm's schedulers and LR noise).
 """
 
 from jaxsched.schedules._composition import adaptive_momentum
@@ -25,6 +26,7 @@ from jaxsched.schedules._decay import polynomial_decay
 from jaxsched.schedules._decay import step_decay
 from jaxsched.schedules._phases import bias_mitigation
 from jaxsched.schedules._phases import grokking
+from jaxsched.schedules._piecewise import piecewise_linear
 from jaxsched.schedules._timm import timm_cosine
 from jaxsched.schedules._timm import timm_multistep
 from jaxsched.schedules._timm import timm_poly
@@ -62,6 +64,7 @@ __all__ = (
   "noam",
   "one_cycle",
   "one_cycle_momentum",
+  "piecewise_linear",
   "polynomial_decay",
   "sequential",
   "step_decay",
