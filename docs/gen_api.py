@@ -146,6 +146,7 @@ GROUPS = (
       "load_curves",
       "optimize_schedule",
       "OptimizedSchedule",
+      "plot_law",
     ),
   ),
   Group(

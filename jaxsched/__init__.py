@@ -82,6 +82,7 @@ from jaxsched.tools import inspect
 from jaxsched.tools import lr_find
 from jaxsched.tools import LRFinderResult
 from jaxsched.tools import plot
+from jaxsched.tools import plot_law
 from jaxsched.tools import ScheduleSummary
 from jaxsched.transforms import adaptive_step_decay
 from jaxsched.transforms import AdaptiveStepDecayState
@@ -161,6 +162,7 @@ __all__ = (
   "phase_transition",
   "piecewise_linear",
   "plot",
+  "plot_law",
   "polynomial_decay",
   "reduce_on_plateau",
   "registry",

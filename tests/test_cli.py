@@ -18,6 +18,8 @@ import matplotlib.image
 import pytest
 
 import jaxsched
+from tests.study_records import TOTAL
+from tests.study_records import write_study
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -58,6 +60,9 @@ stairs:
 POLY_YAML = "{type: polynomial_decay, init_value: 1.0e-3, total_steps: 100, power: 1.0}\n"
 MULTISTEP = "{type: multistep_decay, init_value: 1.0e-3, milestones: [30, 60, 80], gamma: 0.5}"
 
+# A known law: the study's curves are drawn from it (tests/study_records.py); `law predict`
+# reads it from known.json.
+LAW = jaxsched.LossLaw("momentum", dict(L0=2.0, A=0.5, alpha=0.5, C=3.0, decay=0.999), 0.0)
 # name -> argv after `python -m jaxsched`.
 COMMANDS = {
   "list": ["list"],
@@ -94,6 +99,20 @@ COMMANDS = {
   "help": ["plot", "warmup_cosine", "--help"],
   "compare_same": ["compare", "--config", "pair.yaml", "linear", "poly.yaml"],
   "compare_differ": ["compare", "--config", "pair.yaml", "stairs", MULTISTEP, "--steps", "100"],
+  "law_fit": [
+    "law",
+    "fit",
+    "study/metrics.jsonl",
+    "--runs",
+    "constant,cosine",
+    "--heldout",
+    "wsd",
+    "-o",
+    "law.json",
+    "--plot",
+    "fit.png",
+  ],
+  "law_predict": ["law", "predict", "known.json", "--config", "two.yaml", "-o", "pred.png"],
 }
 
 # name -> (argv, words the one error line must contain).
@@ -134,6 +153,21 @@ BAD = {
     ["compare", "{type: constant, value: 0.1}", "{type: constant, value: 0.2}"],
     ["--steps"],
   ),
+  "law_unknown_run": (
+    ["law", "fit", "study/metrics.jsonl", "--runs", "constant,nope"],
+    ["nope", "constant, cosine, wsd"],
+  ),
+  "law_missing_metrics": (["law", "fit", "missing.jsonl", "--runs", "a"], ["missing.jsonl"]),
+  "law_unknown_metric": (
+    ["law", "fit", "study/metrics.jsonl", "--runs", "constant", "--metric", "train_ce"],
+    ["train_ce", "val_loss"],
+  ),
+  "law_unknown_kind": (
+    ["law", "fit", "study/metrics.jsonl", "--runs", "constant", "--kind", "chinchilla"],
+    ["--kind", "chinchilla"],
+  ),
+  "law_unknown_command": (["law", "guess"], ["guess", "fit, predict"]),
+  "law_missing_law": (["law", "predict", "nope.json", "--config", "two.yaml"], ["nope.json"]),
 }
 
 
@@ -160,12 +194,17 @@ def _run(argv, cwd):
 def runs(tmp_path_factory):
   """name -> (CompletedProcess, its working directory), all started at once."""
   jobs = {**COMMANDS, **{name: argv for name, (argv, _) in BAD.items()}}
+  study = write_study(tmp_path_factory.mktemp("study"), LAW)
   dirs = {}
   for name in jobs:
     dirs[name] = tmp_path_factory.mktemp(name)
     (dirs[name] / "two.yaml").write_text(CONFIG_YAML)
     (dirs[name] / "pair.yaml").write_text(PAIR_YAML)
     (dirs[name] / "poly.yaml").write_text(POLY_YAML)
+    (dirs[name] / "known.json").write_text(LAW.to_json())
+    (dirs[name] / "study").mkdir()
+    for record in ("metrics.jsonl", "config.json"):
+      (dirs[name] / "study" / record).write_text((study.parent / record).read_text())
   with concurrent.futures.ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
     futures = {name: pool.submit(_run, argv, dirs[name]) for name, argv in jobs.items()}
     return {name: (f.result(), dirs[name]) for name, f in futures.items()}
@@ -298,6 +337,39 @@ def test_compare_reports_the_first_mismatch_and_exits_1(runs):
   assert float(match.group(3)) == pytest.approx(1.25e-4, rel=1e-6)  # 1e-3 / 8
   assert re.search(r"max abs deviation\s+0.000125\n", proc.stdout), proc.stdout
   assert re.search(r"max rel deviation\s+0.5\n", proc.stdout), proc.stdout
+
+
+def test_law_fit_prints_the_law_and_its_held_out_errors(runs):
+  proc, cwd = _ok(runs, "law_fit")
+  out = proc.stdout
+  assert "momentum law fitted to constant, cosine (val_loss, 40 points)" in out
+  fitted = jaxsched.LossLaw.from_json((cwd / "law.json").read_text())
+  # The seeds' mean is the law plus 0.01 (the seeds are offset by 0 and 0.02).
+  assert fitted.params["alpha"] == pytest.approx(LAW.params["alpha"], rel=0.05)
+  assert re.search(rf"alpha {fitted.params['alpha']:.6g}", out), out
+  row = re.search(r"^wsd\s+(\d+)\s+(\S+)\s+(\S+)\s+(\S+)%\s+(\S+)%$", out, flags=re.M)
+  assert row, out
+  step, measured, predicted, rel, mape = row.groups()
+  assert int(step) == TOTAL - 1
+  assert abs(float(rel)) < 0.5 and float(mape) < 0.5  # percent
+  assert abs(float(predicted) - float(measured)) < 0.02
+  height, width = matplotlib.image.imread(cwd / "fit.png").shape[:2]
+  assert width > 300 and height > 300
+
+
+def test_law_predict_prints_each_schedules_final_loss(runs):
+  proc, cwd = _ok(runs, "law_predict")
+  lines = proc.stdout.splitlines()
+  assert lines[0] == "momentum law: the loss after update 999"
+  finals = {}
+  for line in lines[1:3]:
+    name, value = line.split()
+    finals[name] = float(value)
+  for name, cfg in jaxsched.load_config(CONFIG_YAML).items():
+    expected = float(LAW.predict(jaxsched.from_config(cfg), TOTAL - 1))
+    assert finals[name] == pytest.approx(expected, abs=1e-5), name
+  assert list(finals) == sorted(finals, key=finals.get)  # lowest first
+  assert (cwd / "pred.png").read_bytes()[:8] == PNG_SIGNATURE
 
 
 # --- bad input: exit status 2 and one line on stderr ------------------------------------

@@ -15,8 +15,11 @@ import numpy as np
 import pytest
 
 import jaxsched
+from tests.study_records import PEAK
+from tests.study_records import TOTAL
+from tests.study_records import WARMUP
+from tests.study_records import write_study
 
-PEAK, TOTAL, WARMUP = 3e-4, 1000, 50
 MPL = dict(L0=2.5, A=0.6, alpha=0.45, B=400.0, C=2.0, beta=0.6, gamma=0.65)
 MOMENTUM = dict(L0=2.0, A=0.5, alpha=0.5, C=3.0, decay=0.999)
 STEPS = np.arange(49, TOTAL, 50)  # the losses after updates 49, 99, ..., 999
@@ -159,6 +162,20 @@ def test_predict_matches_the_papers_formulas(name):
     expected = reference(law.params, lrs, STEPS)
     np.testing.assert_allclose(law.predict(SCHEDULES[name], STEPS), expected, rtol=2e-5)
     np.testing.assert_allclose(law.predict(lrs.astype(np.float32), STEPS), expected, rtol=2e-5)
+
+
+def test_multi_power_long_curve_in_blocks():
+  # 256 points x 6000 updates is past the 2**20 elements summed at once: the sum runs in blocks.
+  total = 6000
+  lrs = np.asarray(jaxsched.warmup_cosine(PEAK, 100, total)(jnp.arange(total)), np.float64)
+  steps = np.linspace(100, total - 1, 256).astype(int)
+  assert steps.size * total > 2**20
+  law = _law("multi_power")
+  np.testing.assert_allclose(
+    law.predict(lrs.astype(np.float32), steps),
+    _multi_power_reference(law.params, lrs, steps),
+    rtol=2e-5,
+  )
 
 
 def test_multi_power_rate_of_zero_is_the_limit():
@@ -374,53 +391,9 @@ def test_optimize_schedule_bad_input(kwargs, match):
 # -------------------------------------------------------------- load_curves
 
 
-def _study(tmp_path, law, runs, seeds=(0, 1), every=50, total=TOTAL, offset=(0.0, 0.02)):
-  """A study's records as the engine writes them: config.json and metrics.jsonl rows whose
-  step counts the updates done and whose lr is the rate of the last one."""
-  config = {"learning_rate": PEAK, "runs": [{"name": n, "schedule": s} for n, s in runs.items()]}
-  (tmp_path / "config.json").write_text(json.dumps(config))
-  rows = []
-  for name, spec in runs.items():
-    sched = jaxsched.resolve_config(spec, learning_rate=PEAK).build()
-    done = np.arange(every, total + 1, every)
-    loss = np.asarray(law.predict(sched, done - 1))
-    for seed in seeds:
-      for s, value in zip(done, loss + offset[seed]):
-        rows.append(
-          {
-            "run": f"{name}/seed{seed}",
-            "spec": name,
-            "seed": seed,
-            "step": int(s),
-            "diverged": False,
-            "lr": float(sched(s - 1)),
-            "val_loss": float(value),
-          }
-        )
-  (tmp_path / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-  return tmp_path / "metrics.jsonl"
-
-
-RUNS = {
-  "constant": {"type": "warmup_constant", "warmup_steps": WARMUP},
-  "cosine": {
-    "type": "warmup_cosine",
-    "warmup_steps": WARMUP,
-    "total_steps": TOTAL,
-    "end_value": 3e-6,
-  },
-  "wsd": {
-    "type": "warmup_stable_decay",
-    "warmup_steps": WARMUP,
-    "decay_steps": 200,
-    "total_steps": TOTAL,
-  },
-}
-
-
 def test_load_curves_rebuilds_the_schedules_and_averages_seeds(tmp_path):
   law = _law("momentum")
-  path = _study(tmp_path, law, RUNS)
+  path = write_study(tmp_path, law)
   curves = jaxsched.load_curves(path, ["cosine", "wsd/seed1"])
   assert list(curves) == ["cosine", "wsd/seed1"]
   sched, steps, losses = curves["cosine"]
@@ -442,7 +415,7 @@ def test_load_curves_rebuilds_the_schedules_and_averages_seeds(tmp_path):
 
 
 def test_load_curves_bad_records(tmp_path):
-  path = _study(tmp_path, _law("momentum"), RUNS, seeds=(0,))
+  path = write_study(tmp_path, _law("momentum"), seeds=(0,))
   with pytest.raises(ValueError, match="no run 'linear'"):
     jaxsched.load_curves(path, ["linear"])
   with pytest.raises(ValueError, match="no row of .* has 'train_loss'"):

@@ -36,6 +36,7 @@ NOT_FACTORIES = {
   "evaluate_law",
   "load_curves",
   "optimize_schedule",
+  "plot_law",
 }
 
 

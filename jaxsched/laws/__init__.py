@@ -12,12 +12,14 @@ from jaxsched.laws._areas import LRAreas
 from jaxsched.laws._evaluate import evaluate_law
 from jaxsched.laws._evaluate import LawError
 from jaxsched.laws._fit import fit_loss_law
+from jaxsched.laws._law import KINDS
 from jaxsched.laws._law import LossLaw
 from jaxsched.laws._optimize import optimize_schedule
 from jaxsched.laws._optimize import OptimizedSchedule
 from jaxsched.laws._records import load_curves
 
 __all__ = (
+  "KINDS",
   "LRAreas",
   "LawError",
   "LossLaw",

@@ -136,9 +136,12 @@ def lr_areas(
   ``decay = 1`` the area between the peak and the curve,
   ``S2 = sum_{i=w}^{t} (eta_w - eta_i)``; the paper's default is 0.999.
 
-  Departures from the paper: warmup rises are left out of ``S2`` (the paper
-  fits curves after warmup; Luo et al. treat warmup the same way) and count
-  in ``S1``; the LRs are used as given, not normalized.
+  Warmup: the rises up to the curve's first maximum count in ``S1`` and are
+  left out of ``S2``, as Luo et al. treat warmup (their ``S_W``); a rising
+  rate would otherwise count as negative annealing. Later rises (restarts)
+  do count, negatively. The rates enter as given (not normalized), so a law's
+  ``A`` and ``C`` carry their units; ``m_0 = 0`` (no drop before the first
+  update).
 
   Args:
     schedule: a schedule, or a 1-D array of the rates of updates 0, 1, ...

@@ -233,15 +233,19 @@ def fit_loss_law(
   after warmup, as in the paper. A rate of 0 enters ``eta^-gamma`` as its
   limit (``G = 1`` if a later rate is positive, ``G = 0`` if none is).
 
-  The fit, as both papers do it: the Huber loss (``delta = 1e-3``) of
-  ``log(predicted) - log(measured)``, averaged over every point of every
-  curve, minimized by L-BFGS (``optax.lbfgs``, zoom line search) from a grid
-  of 16 to 18 starting points around scales read from the data, all in one
-  jitted program vmapped over the starts; the best end point wins. Every
-  fitted parameter is kept > 0 by fitting its logarithm. The momentum law's
-  ``decay`` (``lambda``) is fixed, as in the paper. Departures: Luo et al.
-  fit with AdamW after a grid search over a simplified law; L-BFGS from a
-  grid reaches their objective on the curves tested here.
+  The fit: the Huber loss (``delta = 1e-3``) of ``log(predicted) -
+  log(measured)``, as Luo et al.'s code fits, averaged over every point of
+  every curve and minimized by L-BFGS (``optax.lbfgs`` with a backtracking
+  line search; Wang et al.'s code fits the momentum law by L-BFGS-B on a
+  Huber loss too), from a grid of starting points around scales read from
+  the data, all in one jitted program vmapped over the starts; the best end
+  point wins. Every fitted parameter is kept > 0 by fitting its logarithm.
+  The momentum law's ``decay`` is fixed, as in the paper (18 starts over
+  ``L0``, ``alpha`` and ``C``). The multi-power law is fitted in two stages,
+  as Luo et al. do: the law with ``G = 1`` (the momentum law with
+  ``decay = 0``) first gives ``L0, A, alpha, B``; then all seven parameters
+  from four starts over ``C`` and ``gamma``. Departure: Luo et al. refine
+  with AdamW where this uses L-BFGS throughout.
 
   Args:
     curves: ``(schedule or rates, steps, losses)`` triples: a schedule (or a
@@ -252,7 +256,8 @@ def fit_loss_law(
     kind: ``"momentum"`` or ``"multi_power"``.
     decay: the momentum law's ``lambda``, in [0, 1].
     huber_delta: the Huber loss's ``delta`` on log-losses, > 0.
-    iterations: L-BFGS iterations from each start, >= 1.
+    iterations: the most L-BFGS iterations from each start, >= 1 (a start stops
+      earlier once three iterations in a row gain under 1e-6 of the objective).
 
   Returns:
     A :class:`LossLaw` (``kind``, ``params``, ``residual``); its

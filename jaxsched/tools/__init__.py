@@ -1,13 +1,14 @@
 """Tools around the schedules: the LR range test, inspection and plots, the command line.
 
-``_finder.py`` (lr_find), ``_plotting.py`` (inspect, plot; matplotlib imported
-when drawing), ``_cli.py`` (the ``jaxsched`` command, ``python -m jaxsched``).
+``_finder.py`` (lr_find), ``_plotting.py`` (inspect, plot, plot_law; matplotlib
+imported when drawing), ``_cli.py`` (the ``jaxsched`` command, ``python -m jaxsched``).
 """
 
 from jaxsched.tools._finder import lr_find
 from jaxsched.tools._finder import LRFinderResult
 from jaxsched.tools._plotting import inspect
 from jaxsched.tools._plotting import plot
+from jaxsched.tools._plotting import plot_law
 from jaxsched.tools._plotting import ScheduleSummary
 
 __all__ = (
@@ -16,4 +17,5 @@ __all__ = (
   "inspect",
   "lr_find",
   "plot",
+  "plot_law",
 )

@@ -1,4 +1,4 @@
-"""The ``jaxsched`` command line: list, plot, inspect, compare, lr-find and explore.
+"""The ``jaxsched`` command line: list, plot, inspect, compare, lr-find, explore and law.
 
 ``jaxsched plot NAME --kw value ...`` builds ``jaxsched.NAME(kw=value, ...)``;
 the options of each schedule are generated from its factory's signature, so
@@ -20,6 +20,7 @@ import optax
 
 from jaxsched import _catalog
 from jaxsched import _config
+from jaxsched import laws
 from jaxsched import porting
 from jaxsched.tools import _finder
 from jaxsched.tools import _plotting
@@ -393,6 +394,117 @@ def _cmd_explore(argv: Sequence[str]) -> int:
   return 0
 
 
+def _names(text: str, option: str) -> list:
+  names = [n.strip() for n in text.split(",") if n.strip()]
+  if not names:
+    raise _UsageError(f"{option} {text!r}: give one or more run names separated by commas")
+  return names
+
+
+def _cmd_law_fit(argv: Sequence[str]) -> int:
+  parser = _Parser(
+    prog=f"{PROG} law fit",
+    description="Fit a loss law to runs of a study: reads METRICS (a study's metrics.jsonl) and "
+    "the config.json beside it, which rebuilds each run's schedule; a run spec's seeds are "
+    "averaged. Prints the law and, with --heldout, its errors on other runs.",
+  )
+  parser.add_argument("metrics", type=pathlib.Path, metavar="METRICS", help="metrics.jsonl")
+  parser.add_argument(
+    "--runs", required=True, help="the runs to fit, e.g. 'constant,cosine' (spec or spec/seedK)"
+  )
+  parser.add_argument("--metric", default="val_loss", help="the loss to fit (default: val_loss)")
+  parser.add_argument(
+    "--kind", choices=laws.KINDS, default="momentum", help="the law (default: momentum)"
+  )
+  parser.add_argument(
+    "--decay", type=float, default=0.999, help="the momentum law's decay (default: 0.999)"
+  )
+  parser.add_argument("--heldout", default=None, help="runs to predict and score, comma-separated")
+  parser.add_argument("-o", "--output", type=pathlib.Path, default=None, help="law JSON to write")
+  parser.add_argument(
+    "--plot", type=pathlib.Path, default=None, help="image of predicted against measured curves"
+  )
+  args = parser.parse_args(argv)
+  fitted = _names(args.runs, "--runs")
+  heldout = _names(args.heldout, "--heldout") if args.heldout is not None else []
+  curves = laws.load_curves(args.metrics, fitted + heldout, metric=args.metric)
+  law = laws.fit_loss_law([curves[n] for n in fitted], args.kind, decay=args.decay)
+  points = sum(len(curves[n][1]) for n in fitted)
+  print(f"{law.kind} law fitted to {', '.join(fitted)} ({args.metric}, {points} points)")
+  print("  " + "   ".join(f"{k} {v:.6g}" for k, v in law.params.items()))
+  print(f"  residual (RMS of the log error) {law.residual:.4g}")
+  if heldout:
+    errors = laws.evaluate_law(law, [curves[n] for n in heldout])
+    width = max(len(n) for n in heldout)
+    print(f"{'held out':<{width}}  final step  measured  predicted  rel error   MAPE")
+    for name, e in zip(heldout, errors):
+      print(
+        f"{name:<{width}}  {e.final_step:>10d}  {e.final_loss:>8.4f}  "
+        f"{e.final_loss_predicted:>9.4f}  {e.final_rel_error:>+9.2%}  {e.curve_mape:>6.2%}"
+      )
+  if args.output is not None:
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(law.to_json() + "\n")
+    print(f"wrote {args.output}")
+  if args.plot is not None:
+    print(f"wrote {_plotting.plot_law(law, {n: curves[n] for n in fitted + heldout}, args.plot)}")
+  return 0
+
+
+def _cmd_law_predict(argv: Sequence[str]) -> int:
+  parser = _Parser(
+    prog=f"{PROG} law predict",
+    description="The loss curves a fitted law (the JSON of `jaxsched law fit -o`) predicts for "
+    "the schedules of a YAML file; prints each one's loss after the last step.",
+  )
+  parser.add_argument("law", type=pathlib.Path, metavar="LAW", help="law JSON")
+  parser.add_argument(
+    "--config",
+    type=pathlib.Path,
+    required=True,
+    help="YAML file: name -> {type: NAME, ...keywords}",
+  )
+  parser.add_argument(
+    "--steps",
+    type=int,
+    default=None,
+    help="the run's number of updates (default: the schedules' total_steps)",
+  )
+  parser.add_argument("-o", "--output", type=pathlib.Path, default=None, help="image to write")
+  args = parser.parse_args(argv)
+  if not args.law.is_file():
+    raise _UsageError(f"{args.law}: no such file")
+  law = laws.LossLaw.from_json(args.law.read_text())
+  named, configs = _from_config_file(args.config)
+  steps = _steps(args, configs)
+  width = max(len(name) for name, _ in named)
+  print(f"{law.kind} law: the loss after update {steps - 1}")
+  finals = [(float(law.predict(schedule, steps - 1)), name) for name, schedule in named]
+  for final, name in sorted(finals):
+    print(f"{name:<{width}}  {final:.5f}")
+  if args.output is not None:
+    curves = {name: (schedule, [steps - 1]) for name, schedule in named}
+    print(f"wrote {_plotting.plot_law(law, curves, args.output, title=f'{law.kind} law')}")
+  return 0
+
+
+_LAW_COMMANDS = {"fit": _cmd_law_fit, "predict": _cmd_law_predict}
+
+
+def _cmd_law(argv: Sequence[str]) -> int:
+  if not argv or argv[0] in ("-h", "--help"):
+    print(
+      f"usage: {PROG} law {{fit,predict}} ...\n\n"
+      "  fit       fit a loss law to runs of a study's metrics.jsonl\n"
+      "  predict   the loss curves a fitted law predicts for schedules of a YAML file\n\n"
+      f"`{PROG} law COMMAND --help` for each command's options."
+    )
+    return 0 if argv else 2
+  if argv[0] not in _LAW_COMMANDS:
+    raise _UsageError(f"unknown law command {argv[0]!r}; choose from fit, predict")
+  return _LAW_COMMANDS[argv[0]](argv[1:])
+
+
 COMMANDS = {
   "list": _cmd_list,
   "plot": _cmd_plot,
@@ -400,6 +512,7 @@ COMMANDS = {
   "compare": _cmd_compare,
   "lr-find": _cmd_lr_find,
   "explore": _cmd_explore,
+  "law": _cmd_law,
 }
 
 
@@ -412,10 +525,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
       f"usage: {PROG} {{{','.join(COMMANDS)}}} ...\n\n"
       "  list      every schedule and the PyTorch / transformers schedule it matches\n"
       "  plot      plot one schedule (NAME --kw value ...) or several (--config FILE)\n"
-      "  inspect   min, max, warmup, monotone stretches and warnings of a schedule\n"
+      "  inspect   min, max, warmup, stretches, areas S1 and S2, warnings of a schedule\n"
       "  compare   two schedules step by step: largest deviations, first mismatch\n"
       "  lr-find   LR range test on a built-in problem, with its plot\n"
-      "  explore   a local web page to design and compare schedules\n\n"
+      "  explore   a local web page to design and compare schedules\n"
+      "  law       fit a loss law to a study's curves; predict schedules' loss curves\n\n"
       f"`{PROG} COMMAND --help` for each command's options.",
       file=out,
     )

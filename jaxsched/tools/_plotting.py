@@ -4,7 +4,7 @@ matplotlib is imported inside the plotting functions only.
 """
 
 import pathlib
-from typing import Any, Mapping, NamedTuple, Sequence, Union
+from typing import Any, Mapping, NamedTuple, Optional, Sequence, Union
 
 import jax
 import jax.numpy as jnp
@@ -12,6 +12,9 @@ import numpy as np
 import optax
 
 from jaxsched import _common as c
+from jaxsched.laws import _areas
+from jaxsched.laws import _fit
+from jaxsched.laws import _law
 
 Schedules = Union[optax.Schedule, Mapping[str, optax.Schedule], Sequence[tuple]]
 
@@ -25,7 +28,12 @@ class Stretch(NamedTuple):
 
 
 class ScheduleSummary(NamedTuple):
-  """What :func:`inspect` found on steps ``[0, total_steps)``."""
+  """What :func:`inspect` found on steps ``[0, total_steps)``.
+
+  ``s1`` and ``s2`` are the forward and annealing areas after the last step
+  (:func:`jaxsched.lr_areas`, ``decay=0.999``): what the loss laws read from a
+  schedule; NaN when a value is negative or not finite.
+  """
 
   min: float
   max: float
@@ -34,11 +42,14 @@ class ScheduleSummary(NamedTuple):
   warmup_steps: int
   stretches: tuple
   warnings: tuple
+  s1: float
+  s2: float
 
   def __str__(self) -> str:
     lines = [
       f"min {self.min:.6g}   max {self.max:.6g} (step {self.argmax})   "
-      f"final {self.final:.6g}   warmup {self.warmup_steps} steps"
+      f"final {self.final:.6g}   warmup {self.warmup_steps} steps",
+      f"area S1 {self.s1:.6g}   annealing area S2 {self.s2:.6g} (decay 0.999)",
     ]
     for s in self.stretches:
       lines.append(f"  steps {s.start:>8d} .. {s.end:<8d} {s.direction}")
@@ -78,9 +89,10 @@ def inspect(schedule: optax.Schedule, total_steps: int) -> ScheduleSummary:
   """Summarizes a schedule over ``[0, total_steps)`` and warns about bad values.
 
   Reports the minimum, maximum, final value, warmup length (steps of an initial
-  rise up to the maximum), the monotone stretches, and warnings for zero,
-  negative or non-finite values (seed 004's ``debug_scheduler``, without
-  stepping an optimizer).
+  rise up to the maximum), the monotone stretches, the final forward and
+  annealing areas S1 and S2 of :func:`jaxsched.lr_areas` (what the loss laws
+  read), and warnings for zero, negative or non-finite values (seed 004's
+  ``debug_scheduler``, without stepping an optimizer).
 
   Args:
     schedule: any schedule (callable of the step).
@@ -94,6 +106,8 @@ def inspect(schedule: optax.Schedule, total_steps: int) -> ScheduleSummary:
     >>> summary = jaxsched.inspect(jaxsched.warmup_cosine(1.0, 10, 100), 100)
     >>> summary.warmup_steps, [s.direction for s in summary.stretches]
     (10, ['rising', 'falling'])
+    >>> round(summary.s1, 1)  # the area under the curve: sum of the rates
+    50.0
   """
   c.check_steps("inspect", "total_steps", total_steps, minimum=1)
   values = _evaluate(schedule, int(total_steps))
@@ -123,6 +137,8 @@ def inspect(schedule: optax.Schedule, total_steps: int) -> ScheduleSummary:
       warmup_steps=0,
       stretches=(),
       warnings=tuple(warnings),
+      s1=float("nan"),
+      s2=float("nan"),
     )
   # Non-finite steps carry the last finite value, so they add no stretch of their own.
   filled = values.copy()
@@ -133,6 +149,10 @@ def inspect(schedule: optax.Schedule, total_steps: int) -> ScheduleSummary:
       filled[i] = filled[i - 1]
   stretches = _stretches(filled)
   finite = values[~bad]
+  s1 = s2 = float("nan")
+  if not (bad.any() or negative.any()):
+    areas = _areas.lr_areas(values)
+    s1, s2 = float(areas.s1[-1]), float(areas.s2[-1])
   return ScheduleSummary(
     min=float(finite.min()),
     max=float(finite.max()),
@@ -141,6 +161,8 @@ def inspect(schedule: optax.Schedule, total_steps: int) -> ScheduleSummary:
     warmup_steps=_warmup_length(filled, stretches),
     stretches=stretches,
     warnings=tuple(warnings),
+    s1=s1,
+    s2=s2,
   )
 
 
@@ -297,5 +319,82 @@ def plot_lr_find(result: Any, path: Any, *, title: str = "LR range test") -> pat
   bottom.set_xscale(xscale)
   bottom.set_xlabel("learning rate")
   bottom.set_ylabel("d loss / d log lr")
+  bottom.grid(True, alpha=0.3)
+  return _save(fig, path)
+
+
+def plot_law(
+  law: _law.LossLaw,
+  curves: Any,
+  path: Any,
+  *,
+  log_y: bool = False,
+  title: Optional[str] = None,
+) -> pathlib.Path:
+  """Plots a loss law's predicted curves against measured ones, with their learning rates.
+
+  Top: for each curve the law's prediction (a line, at up to 400 steps from
+  the first with a positive learning-rate sum to the last) and the measured
+  losses (dots, same colour); bottom: the learning rates.
+
+  Args:
+    law: a fitted :class:`jaxsched.LossLaw`.
+    curves: a mapping name -> ``(schedule or rates, steps, losses)`` (measured,
+      as for :func:`jaxsched.fit_loss_law`) or ``(schedule or rates, steps)``
+      (predicted only, up to the last of ``steps``).
+    path: where to save the figure (format from the extension).
+    log_y: logarithmic loss axis.
+    title: the figure title (default: the law and its fit's residual).
+
+  Returns:
+    The path written, as a ``pathlib.Path``.
+  """
+  fn = "plot_law"
+  if not isinstance(law, _law.LossLaw):
+    raise ValueError(f"{fn}: law={law!r} must be a LossLaw (from fit_loss_law)")
+  named = list(curves.items()) if isinstance(curves, Mapping) else list(curves)
+  if not named:
+    raise ValueError(f"{fn}: curves is empty; give at least one curve")
+  plt = _pyplot()
+  fig, (top, bottom) = plt.subplots(
+    2, 1, figsize=(9, 6.5), sharex=True, gridspec_kw={"height_ratios": [2, 1]}
+  )
+  shown = []
+  for index, (name, curve) in enumerate(named):
+    color = f"C{index % 10}"
+    if isinstance(curve, (tuple, list)) and len(curve) == 2:
+      last = int(np.max(curve[1]))
+      rates = np.asarray(_areas.lr_curve(fn, curve[0], last + 1), np.float64)
+      measured = None
+    else:
+      (measured,) = _fit.as_curves(fn, [curve])
+      last = int(measured.steps.max())
+      rates = measured.lrs[: last + 1]
+    first = int(np.argmax(np.cumsum(rates) > 0))
+    grid = np.unique(np.linspace(first, last, min(400, last - first + 1)).round().astype(int))
+    predicted = np.asarray(law.predict(rates.astype(np.float32), grid), np.float64)
+    top.plot(grid, predicted, color=color, label=name)
+    # The axis spans the measured losses and the prediction from the first of them (or the
+    # last 95% of the run): the law's first steps, where S1 is tiny, would dwarf the rest.
+    start = last // 20 if measured is None else int(measured.steps.min())
+    shown.append(predicted[grid >= start])
+    if measured is not None:
+      top.plot(measured.steps, measured.losses, ".", color=color, markersize=5)
+      shown.append(measured.losses)
+    bottom.plot(np.arange(last + 1), rates, color=color, linewidth=1.2)
+  body = np.concatenate(shown)
+  body = body[np.isfinite(body)]
+  if body.size:
+    lower, upper = body.min(), body.max()
+    top.set_ylim(lower - 0.05 * (upper - lower) - 1e-12, upper + 0.1 * (upper - lower) + 1e-12)
+  if log_y:
+    top.set_yscale("log")
+  top.set_ylabel("loss")
+  default = f"{law.kind} law (fit residual {law.residual:.2g}); lines: predicted, dots: measured"
+  top.set_title(title or default, fontsize=10)
+  top.grid(True, alpha=0.3)
+  top.legend(fontsize=8)
+  bottom.set_xlabel("step (the loss after this update)")
+  bottom.set_ylabel("learning rate")
   bottom.grid(True, alpha=0.3)
   return _save(fig, path)
