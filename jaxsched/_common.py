@@ -145,18 +145,33 @@ def log_of(x: Any, dtype: jnp.dtype) -> jax.Array:
   return jnp.log(jnp.asarray(x, dtype))
 
 
-def mulmod(a: jax.Array, b: jax.Array, m: jax.Array) -> jax.Array:
-  """``(a * b) mod m`` for int32 ``0 <= a < m``, ``b >= 0``, without overflow.
+def muldiv(n: Any, p: Any, q: Any, r: Any = 0) -> tuple[jax.Array, jax.Array]:
+  """``floor((r + n p) / q)`` and ``(r + n p) mod q`` in int32, without overflow.
 
-  Double-and-add over the 31 bits of ``b`` in uint32, where every partial sum
-  stays below ``2 m <= 2**32``.
+  For ``0 <= n, p <= 2**31 - 1``, ``1 <= q <= 2**31 - 1`` and ``0 <= r < q``.
+  Double-and-add over the 31 bits of ``n`` in uint32, where every partial sum
+  stays below ``2**32``. The remainder is exact; the quotient saturates at
+  ``2**31 - 1``.
   """
-  a, b, m = (jnp.asarray(v).astype(jnp.uint32) for v in (a, b, m))
-  result = jnp.zeros(jnp.broadcast_shapes(a.shape, b.shape, m.shape), jnp.uint32)
+  n, p, q, r = (jnp.asarray(v).astype(jnp.uint32) for v in (n, p, q, r))
+  shape = jnp.broadcast_shapes(n.shape, p.shape, q.shape, r.shape)
+  cap = jnp.uint32(INT32_MAX)
+  quo = jnp.zeros(shape, jnp.uint32)
+  rem = jnp.zeros(shape, jnp.uint32)
+
+  def carry(quo, total):
+    return jnp.minimum(quo + jnp.minimum(total // q, cap), cap), total % q
+
   for bit in reversed(range(31)):
-    result = (result * 2) % m
-    result = jnp.where((b >> bit) & 1, (result + a) % m, result)
-  return result.astype(jnp.int32)
+    quo, rem = carry(jnp.minimum(quo * 2, cap), rem * 2)
+    quo, rem = carry(quo, jnp.where((n >> bit) & 1, rem + p, rem))
+  quo, rem = carry(quo, rem + r)
+  return quo.astype(jnp.int32), rem.astype(jnp.int32)
+
+
+def mulmod(a: jax.Array, b: jax.Array, m: jax.Array) -> jax.Array:
+  """``(a * b) mod m`` for int32 ``0 <= a < m``, ``b >= 0``, without overflow."""
+  return muldiv(b, a, m)[1]
 
 
 def as_steps(x: Any) -> jax.Array:
@@ -388,3 +403,27 @@ def renamed_keywords(**renames: str) -> Callable[[_Factory], _Factory]:
     return wrapper
 
   return decorate
+
+
+def lerp(start: jax.Array, end: jax.Array, weight: Any) -> jax.Array:
+  """``start + weight (end - start)``, in the two forms of PyTorch's ``torch.lerp``.
+
+  ``start + w (end - start)`` for ``|w| < 0.5`` and ``end - (end - start)(1 - w)``
+  otherwise, so that ``w = 0`` gives ``start`` and ``w = 1`` gives ``end``
+  exactly, and the rounding is the reference's (parameter averages, Schedule-Free).
+  """
+  weight = jnp.asarray(weight)
+  diff = end - start
+  return jnp.where(jnp.abs(weight) < 0.5, start + weight * diff, end - diff * (1.0 - weight))
+
+
+def one_minus(x: Any, dtype: jnp.dtype) -> jax.Array:
+  """``1 - x`` taken in float64 when ``x`` is concrete, then cast to ``dtype``.
+
+  For a rate near 1 (``b2 = 0.999``) the float32 difference of the rounded
+  ``x`` is off by about 1e-5 relative; the float64 one is rounded once.
+  """
+  value = concrete(x)
+  if value is not None:
+    return jnp.asarray(1.0 - value.astype(np.float64), dtype)
+  return 1.0 - jnp.asarray(x, dtype)

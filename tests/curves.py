@@ -41,3 +41,13 @@ def jax_curve(schedule, n):
   chex.assert_shape(values, (n,))
   chex.assert_type(values, jnp.float32)
   return np.asarray(values)
+
+
+def x64():
+  """jax.enable_x64 as a context manager (jax.experimental.enable_x64 before 0.8)."""
+  try:
+    from jax.experimental import enable_x64  # pylint: disable=g-import-not-at-top
+
+    return enable_x64()
+  except ImportError:
+    return jax.enable_x64(True)

@@ -15,6 +15,7 @@ from typing import Any, Callable, NamedTuple
 
 import cases
 import chex
+import curves
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -564,23 +565,13 @@ def _with_dtype(kwargs, dtype):
   return {k: (jnp.asarray(v, dtype) if k in _VALUE_KEYS else v) for k, v in kwargs.items()}
 
 
-def _x64():
-  """jax.enable_x64 as a context manager (jax.experimental.enable_x64 before 0.8)."""
-  try:
-    from jax.experimental import enable_x64  # pylint: disable=g-import-not-at-top
-
-    return enable_x64()
-  except ImportError:
-    return jax.enable_x64(True)
-
-
 @pytest.mark.parametrize("case", X64_CASES, ids=cases.case_ids(X64_CASES))
 def test_float64_values_give_float64_under_x64(case):
   name, factory, kwargs = case
   ev = _evaluated(name)
   f32_values, bound = ev.values, ev.bound
   before = jax.config.jax_enable_x64
-  with _x64():
+  with curves.x64():
     steps = jnp.asarray(STEPS[FIRST], jnp.int64)
     sched64 = factory(**_with_dtype(kwargs, jnp.float64))
     got = jax.jit(sched64)(steps)
@@ -595,7 +586,7 @@ def test_float64_values_give_float64_under_x64(case):
 
 
 def test_composites_float64_under_x64():
-  with _x64():
+  with curves.x64():
     f64 = lambda v: jnp.asarray(v, jnp.float64)
     seq = jaxsched.sequential(
       [jaxsched.warmup(f64(1.0), 20), jaxsched.cosine_annealing(f64(1.0), 100)], [20]
