@@ -65,9 +65,11 @@ def timm_ema_decay(
     [0.0, 0.5, 0.6667, 0.75]
 
   References:
-    timm ``timm/utils/model_ema.py`` (``ModelEmaV3.get_decay``); Karras et
-    al., 2024, Analyzing and Improving the Training Dynamics of Diffusion
-    Models (EMA warmup): https://arxiv.org/abs/2312.02696
+    timm ``timm/utils/model_ema.py`` (``ModelEmaV3.get_decay``), after the EMA
+    warmup of Crowson's k-diffusion (``EMAWarmup``); Karras et al., 2024,
+    Analyzing and Improving the Training Dynamics of Diffusion Models, argue
+    for averages whose length grows with training (their power-function EMA
+    is a different formula): https://arxiv.org/abs/2312.02696
   """
   fn = "timm_ema_decay"
   c.check_real(fn, "decay", decay, low=0.0, high=1.0)
