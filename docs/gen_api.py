@@ -99,6 +99,40 @@ GROUPS = (
     ),
   ),
   Group(
+    "averaging",
+    "Schedule-Free and weight averaging",
+    "Schedule-Free AdamW and SGD (whole optimizers), averages of the parameters kept in "
+    "the optimizer state, and the schedules of their decays, weights and SWA rate.",
+    (
+      "schedule_free_adamw",
+      "schedule_free_sgd",
+      "schedule_free_eval_params",
+      "ScheduleFreeState",
+      "ema_params",
+      "EmaParamsState",
+      "average_params",
+      "AverageParamsState",
+      "timm_ema_decay",
+      "ema_sqrt_weight",
+      "swa_lr",
+    ),
+  ),
+  Group(
+    "units",
+    "Batch sizes and step units",
+    "Batch-size schedules, counting samples or tokens under them, schedules written in "
+    "samples or tokens, and schedules driven by a micro-batch count.",
+    (
+      "staged_batch_size",
+      "rampup_batch_size",
+      "BatchSchedule",
+      "consumed",
+      "steps_for",
+      "in_units",
+      "per_update",
+    ),
+  ),
+  Group(
     "layerwise",
     "Layer-wise rates and configs",
     "Per-parameter multipliers chosen by path, and schedules built from a dict, "

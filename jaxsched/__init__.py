@@ -42,28 +42,38 @@ from jaxsched.porting import LearningRateAndMomentum
 from jaxsched.porting import PlateauConversion
 from jaxsched.porting import to_torch
 from jaxsched.schedules import adaptive_momentum
+from jaxsched.schedules import BatchSchedule
 from jaxsched.schedules import bias_mitigation
 from jaxsched.schedules import chained
 from jaxsched.schedules import constant
 from jaxsched.schedules import constant_factor
+from jaxsched.schedules import consumed
 from jaxsched.schedules import cooldown
 from jaxsched.schedules import cosine_annealing
 from jaxsched.schedules import cosine_warm_restarts
 from jaxsched.schedules import cyclic
 from jaxsched.schedules import cyclic_momentum
+from jaxsched.schedules import ema_sqrt_weight
 from jaxsched.schedules import exponential_decay
 from jaxsched.schedules import grokking
+from jaxsched.schedules import in_units
 from jaxsched.schedules import inverse_sqrt
 from jaxsched.schedules import linear_factor
 from jaxsched.schedules import multistep_decay
 from jaxsched.schedules import noam
 from jaxsched.schedules import one_cycle
 from jaxsched.schedules import one_cycle_momentum
+from jaxsched.schedules import per_update
 from jaxsched.schedules import piecewise_linear
 from jaxsched.schedules import polynomial_decay
+from jaxsched.schedules import rampup_batch_size
 from jaxsched.schedules import sequential
+from jaxsched.schedules import staged_batch_size
 from jaxsched.schedules import step_decay
+from jaxsched.schedules import steps_for
+from jaxsched.schedules import swa_lr
 from jaxsched.schedules import timm_cosine
+from jaxsched.schedules import timm_ema_decay
 from jaxsched.schedules import timm_multistep
 from jaxsched.schedules import timm_poly
 from jaxsched.schedules import timm_step
@@ -86,8 +96,12 @@ from jaxsched.tools import plot_law
 from jaxsched.tools import ScheduleSummary
 from jaxsched.transforms import adaptive_step_decay
 from jaxsched.transforms import AdaptiveStepDecayState
+from jaxsched.transforms import average_params
+from jaxsched.transforms import AverageParamsState
 from jaxsched.transforms import current_learning_rate
 from jaxsched.transforms import current_scale
+from jaxsched.transforms import ema_params
+from jaxsched.transforms import EmaParamsState
 from jaxsched.transforms import greedy_lr
 from jaxsched.transforms import GreedyLRState
 from jaxsched.transforms import grokfast_ema
@@ -98,13 +112,20 @@ from jaxsched.transforms import phase_transition
 from jaxsched.transforms import PhaseTransitionState
 from jaxsched.transforms import reduce_on_plateau
 from jaxsched.transforms import ReduceOnPlateauState
+from jaxsched.transforms import schedule_free_adamw
+from jaxsched.transforms import schedule_free_eval_params
+from jaxsched.transforms import schedule_free_sgd
+from jaxsched.transforms import ScheduleFreeState
 from jaxsched.transforms import TRANSFORMER_MULTIPLIERS
 
 __version__ = "0.1.0"
 
 __all__ = (
   "AdaptiveStepDecayState",
+  "AverageParamsState",
+  "BatchSchedule",
   "Comparison",
+  "EmaParamsState",
   "Entry",
   "GreedyLRState",
   "GrokfastEmaState",
@@ -118,17 +139,20 @@ __all__ = (
   "PlateauConversion",
   "ReduceOnPlateauState",
   "ResolvedConfig",
+  "ScheduleFreeState",
   "ScheduleSummary",
   "TRANSFORMER_MULTIPLIERS",
   "TrainingSetup",
   "adaptive_momentum",
   "adaptive_step_decay",
+  "average_params",
   "bias_mitigation",
   "catalog",
   "chained",
   "compare",
   "constant",
   "constant_factor",
+  "consumed",
   "cooldown",
   "cosine_annealing",
   "cosine_warm_restarts",
@@ -136,6 +160,8 @@ __all__ = (
   "current_scale",
   "cyclic",
   "cyclic_momentum",
+  "ema_params",
+  "ema_sqrt_weight",
   "evaluate_law",
   "exponential_decay",
   "fit_loss_law",
@@ -145,6 +171,7 @@ __all__ = (
   "greedy_lr",
   "grokfast_ema",
   "grokking",
+  "in_units",
   "inspect",
   "inverse_sqrt",
   "layerwise",
@@ -159,17 +186,26 @@ __all__ = (
   "one_cycle",
   "one_cycle_momentum",
   "optimize_schedule",
+  "per_update",
   "phase_transition",
   "piecewise_linear",
   "plot",
   "plot_law",
   "polynomial_decay",
+  "rampup_batch_size",
   "reduce_on_plateau",
   "registry",
   "resolve_config",
+  "schedule_free_adamw",
+  "schedule_free_eval_params",
+  "schedule_free_sgd",
   "sequential",
+  "staged_batch_size",
   "step_decay",
+  "steps_for",
+  "swa_lr",
   "timm_cosine",
+  "timm_ema_decay",
   "timm_multistep",
   "timm_poly",
   "timm_step",

@@ -10,23 +10,31 @@ case from it.
 import types
 from typing import Any, Callable, Mapping, NamedTuple, Optional
 
+from jaxsched.schedules import _averaging
 from jaxsched.schedules import _composition
 from jaxsched.schedules import _cyclic
 from jaxsched.schedules import _decay
 from jaxsched.schedules import _phases
 from jaxsched.schedules import _piecewise
 from jaxsched.schedules import _timm
+from jaxsched.schedules import _units
 from jaxsched.schedules import _warmup
+from jaxsched.transforms import _averaging as _param_averaging
 from jaxsched.transforms import _greedy
 from jaxsched.transforms import _grokfast
 from jaxsched.transforms import _layerwise
 from jaxsched.transforms import _plateau
+from jaxsched.transforms import _schedule_free
 
-SCHEDULE = "schedule"  # an optax.Schedule: step -> learning rate (or momentum)
-# an optax.GradientTransformation driven by a metric or the gradients
+SCHEDULE = "schedule"  # an optax.Schedule: step -> learning rate (or momentum, EMA decay)
+# an optax.GradientTransformation chained with an optimizer: driven by a metric or the
+# gradients, or keeping an average of the parameters
 TRANSFORMATION = "transformation"
 LAYERWISE = "layerwise"  # an optax.GradientTransformation scaling updates by parameter path
-KINDS = (SCHEDULE, TRANSFORMATION, LAYERWISE)
+# an optax.GradientTransformation that is a whole optimizer: gradients in, parameter updates out
+OPTIMIZER = "optimizer"
+BATCH_SIZE = "batch_size"  # a BatchSchedule: step -> global batch size (int32)
+KINDS = (SCHEDULE, TRANSFORMATION, LAYERWISE, OPTIMIZER, BATCH_SIZE)
 
 
 class Entry(NamedTuple):
@@ -38,7 +46,10 @@ class Entry(NamedTuple):
     equivalent: the reference implementation it matches (PyTorch, transformers,
       timm, a paper or a seed document).
     kind: ``"schedule"`` (returns an ``optax.Schedule``), ``"transformation"``
-      or ``"layerwise"`` (return an ``optax.GradientTransformation``).
+      or ``"layerwise"`` (return an ``optax.GradientTransformation`` to chain
+      with an optimizer), ``"optimizer"`` (returns a whole optimizer, an
+      ``optax.GradientTransformation``) or ``"batch_size"`` (returns a
+      :class:`jaxsched.BatchSchedule`).
     nested: the parameters that take schedules (built from nested configs).
     example: representative, valid keyword arguments as a config: plain
       numbers, strings, lists and mappings, a nested schedule given as its own
@@ -320,6 +331,67 @@ _ENTRIES = (
     ),
   ),
   _entry(
+    _averaging.swa_lr,
+    "torch SWALR(swa_lr, anneal_epochs, anneal_strategy), from the optimizer's current lr",
+    example=dict(init_value=0.1, end_value=0.02, anneal_steps=50),
+  ),
+  _entry(
+    _averaging.timm_ema_decay,
+    "timm ModelEmaV3.get_decay(t + 1) (decay, min_decay, update_after_step, warmup)",
+    example=dict(decay=0.999, use_warmup=True, warmup_power=0.75),
+  ),
+  _entry(
+    _averaging.ema_sqrt_weight,
+    "levanter EmaDecaySqrtModelAveraging weights (beta, switch_step, decay_steps)",
+    example=dict(beta=0.999, switch_step=200, decay_steps=100),
+  ),
+  _entry(
+    _units.in_units,
+    "a schedule written in samples or tokens, under a batch-size schedule",
+    nested=("schedule",),
+    example=dict(
+      schedule=dict(type="warmup_cosine", peak_value=1.0, warmup_steps=640, total_steps=12_800),
+      batch_size=64,
+    ),
+  ),
+  _entry(
+    _units.per_update,
+    "one step per optimizer update from a micro-batch count (gradient accumulation)",
+    nested=("schedule",),
+    example=dict(
+      schedule=dict(type="warmup_cosine", peak_value=1.0, warmup_steps=10, total_steps=100),
+      every_k=4,
+    ),
+  ),
+  _entry(
+    _units.staged_batch_size,
+    "levanter BatchSchedule of (start step, batch size) stages",
+    BATCH_SIZE,
+    example=dict(stages=[[0, 32], [100, 64], [300, 128]]),
+  ),
+  _entry(
+    _units.rampup_batch_size,
+    "MaxText rampup_batch_size (RampupBatchManager); Megatron --rampup-batch-size",
+    BATCH_SIZE,
+    example=dict(
+      start_batch_size=32, batch_size_increment=32, rampup_samples=10_000, end_batch_size=256
+    ),
+  ),
+  _entry(
+    _schedule_free.schedule_free_adamw,
+    "schedulefree AdamWScheduleFree (train mode; eval mode by schedule_free_eval_params)",
+    OPTIMIZER,
+    nested=("learning_rate",),
+    example=dict(learning_rate=0.0025, warmup_steps=100),
+  ),
+  _entry(
+    _schedule_free.schedule_free_sgd,
+    "schedulefree SGDScheduleFree (train mode; eval mode by schedule_free_eval_params)",
+    OPTIMIZER,
+    nested=("learning_rate",),
+    example=dict(learning_rate=1.0, warmup_steps=100),
+  ),
+  _entry(
     _plateau.reduce_on_plateau,
     "torch ReduceLROnPlateau; transformers reduce_lr_on_plateau",
     TRANSFORMATION,
@@ -349,6 +421,20 @@ _ENTRIES = (
     "Grokfast-EMA gradient filter (Lee et al. 2024)",
     TRANSFORMATION,
     example=dict(alpha=0.5, lamb=2.0),
+  ),
+  _entry(
+    _param_averaging.ema_params,
+    "EMA of the parameters with a decay schedule (timm ModelEmaV3; torch AveragedModel EMA)",
+    TRANSFORMATION,
+    nested=("decay",),
+    example=dict(decay=dict(type="timm_ema_decay", decay=0.999, use_warmup=True)),
+  ),
+  _entry(
+    _param_averaging.average_params,
+    "weighted mean of the parameters (torch AveragedModel, SWA; levanter model averaging)",
+    TRANSFORMATION,
+    nested=("weight",),
+    example=dict(weight=1.0),
   ),
   _entry(
     _layerwise.layerwise,

@@ -254,7 +254,9 @@ def _resolve(node: Any, where: str, learning_rate: Any = None) -> ResolvedConfig
       continue
     if typing.get_origin(params[key].annotation) in (list, tuple, collections.abc.Sequence):
       kwargs[key] = parts(key)
-    elif not callable(kwargs[key]):
+    elif not callable(kwargs[key]) and not isinstance(kwargs[key], (int, float)):
+      # A number stays a number: the parameters that take a schedule or a constant
+      # (schedule_free_adamw's learning_rate, ema_params' decay); the factory checks it.
       kwargs[key] = _resolve(kwargs[key], f"{where}.{key}").build()
   args = ()
   if var_positional is not None:

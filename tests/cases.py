@@ -107,12 +107,21 @@ def upper_bound(name: str, kwargs: Dict[str, Any]) -> float:
     return get("max_momentum", 0.95)
   if name in ("untuned_warmup", "warmup_stable_decay_cycles"):
     return float(kw["peak_value"])
+  if name == "timm_ema_decay":
+    decay = get("decay", 0.9999)
+    return max(decay, get("min_decay", 0.0)) if get("use_warmup", False) else decay
   if name.startswith("timm_"):
     return max(kw["peak_value"], get("warmup_lr_init", 0.0), get("lr_min", 0.0))
   if name == "cooldown":
     return max(_PART_BOUNDS[id(kwargs["schedule"])], get("end_value", 0.0))
   if name == "with_noise":
     return _PART_BOUNDS[id(kwargs["schedule"])] * (1 + get("noise_pct", 0.67))
+  if name == "swa_lr":
+    return max(kw["init_value"], kw["end_value"])
+  if name == "ema_sqrt_weight":
+    return 1.0  # the cooldown's weights start at 1, the first phase's is 1 - beta
+  if name in ("in_units", "per_update"):
+    return _PART_BOUNDS[id(kwargs["schedule"])]
   raise KeyError(f"no upper bound known for {name!r}")
 
 
@@ -277,6 +286,31 @@ _MORE: List[Tuple[str, Dict[str, Any]]] = [
       noise_type="uniform",
       seed=7,
     ),
+  ),
+  (
+    "swa_lr/linear_up",
+    dict(init_value=0.01, end_value=0.1, anneal_steps=30, anneal_strategy="linear"),
+  ),
+  ("swa_lr/no_annealing", dict(init_value=0.05, end_value=0.02, anneal_steps=0)),
+  ("timm_ema_decay/after_step", dict(decay=0.99, update_after_step=10)),
+  (
+    "timm_ema_decay/min_above_decay",
+    dict(decay=0.9, min_decay=0.95, use_warmup=True, warmup_gamma=10.0),
+  ),
+  ("ema_sqrt_weight/switch_at_0", dict(beta=0.5, switch_step=0, decay_steps=1)),
+  (
+    "in_units/tokens_ramp",
+    dict(
+      schedule=_part(jaxsched.warmup_linear, peak_value=0.1, warmup_steps=50, total_steps=5_000),
+      batch_size=jaxsched.rampup_batch_size(8, 8, 400, 32),
+      unit="tokens",
+      seq_len=128,
+      unit_size=100,
+    ),
+  ),
+  (
+    "per_update/every_step",
+    dict(schedule=_part(jaxsched.cosine_annealing, init_value=1.0, t_max=40), every_k=1),
   ),
   (
     "chained/three",

@@ -24,13 +24,6 @@ from curves import assert_curve_close
 from curves import jax_curve
 
 import jaxsched
-from jaxsched.schedules._averaging import ema_sqrt_weight
-from jaxsched.schedules._averaging import swa_lr
-from jaxsched.schedules._averaging import timm_ema_decay
-from jaxsched.transforms._averaging import average_params
-from jaxsched.transforms._averaging import AverageParamsState
-from jaxsched.transforms._averaging import ema_params
-from jaxsched.transforms._averaging import EmaParamsState
 
 
 def _load_timm_model_ema():
@@ -62,7 +55,7 @@ def test_timm_ema_decay_is_model_ema_v3_get_decay_at_step_t_plus_1(name):
   ema = TIMM.ModelEmaV3(torch.nn.Linear(2, 1), **kw)
   # timm's train.py: num_updates += 1; model_ema.update(model, step=num_updates)
   want = np.array([ema.get_decay(t + 1) for t in range(N)])
-  got = jax_curve(timm_ema_decay(**kw), N)
+  got = jax_curve(jaxsched.timm_ema_decay(**kw), N)
   assert_curve_close(got, want, what=f"timm_ema_decay {name}")
   assert got[0] == 0.0  # the first update copies the model
 
@@ -133,8 +126,8 @@ def test_ema_params_with_timm_decay_equals_model_ema_v3(name):
   for t, params in enumerate(_torch_trajectory(params0, 60)):
     ema.update(_module(params), step=t + 1)  # as timm's train.py: step=num_updates
     want.append(_numpy(ema.module))
-  states = _jax_sgd_run(ema_params(timm_ema_decay(**kw)), params0, 60)
-  assert isinstance(states, EmaParamsState)
+  states = _jax_sgd_run(jaxsched.ema_params(jaxsched.timm_ema_decay(**kw)), params0, 60)
+  assert isinstance(states, jaxsched.EmaParamsState)
   got = jax.tree.map(np.asarray, states.ema_params)
   chex.assert_trees_all_close(got, _stack(want), rtol=1e-5, atol=1e-6)
 
@@ -152,11 +145,11 @@ def _averaged_model(params0, steps, start=0, **kwargs):
 
 def test_ema_params_equals_torch_averaged_model_ema():
   # AveragedModel's first update copies the model, then decays by 0.95: the
-  # decay schedule 0, 0.95, 0.95, ... (timm_ema_decay without warmup).
+  # decay schedule 0, 0.95, 0.95, ... (jaxsched.timm_ema_decay without warmup).
   params0 = _mlp_params(np.random.default_rng(2))
   multi_avg_fn = torch.optim.swa_utils.get_ema_multi_avg_fn(0.95)
   want = _averaged_model(params0, 50, multi_avg_fn=multi_avg_fn)
-  states = _jax_sgd_run(ema_params(timm_ema_decay(decay=0.95)), params0, 50)
+  states = _jax_sgd_run(jaxsched.ema_params(jaxsched.timm_ema_decay(decay=0.95)), params0, 50)
   chex.assert_trees_all_close(
     jax.tree.map(np.asarray, states.ema_params), want, rtol=1e-5, atol=1e-6
   )
@@ -168,7 +161,7 @@ def test_average_params_equals_swa_averaged_model_from_a_start_step():
   want = _averaged_model(params0, 60, start=start)
   # Weight 0 before the start, 1 from it.
   weight = jaxsched.constant_factor(1.0, factor=0.0, total_steps=start)
-  states = _jax_sgd_run(average_params(weight), params0, 60)
+  states = _jax_sgd_run(jaxsched.average_params(weight), params0, 60)
   got = jax.tree.map(lambda v: np.asarray(v)[start:], states.average_params)
   chex.assert_trees_all_close(got, want, rtol=1e-5, atol=1e-6)
   before = jax.tree.map(lambda v: np.asarray(v)[:start], states.average_params)
@@ -198,7 +191,7 @@ LEVANTER = [(0.999, 30, 40), (0.9, 0, 25), (0.5, 10, 1)]
 @pytest.mark.parametrize("beta,switch_step,decay_steps", LEVANTER)
 def test_ema_sqrt_weight_is_levanter_raw_weight(beta, switch_step, decay_steps):
   want = np.array([_levanter_weight(t, beta, switch_step, decay_steps) for t in range(N)])
-  got = jax_curve(ema_sqrt_weight(beta, switch_step, decay_steps), N)
+  got = jax_curve(jaxsched.ema_sqrt_weight(beta, switch_step, decay_steps), N)
   assert_curve_close(got, want, what="ema_sqrt_weight")
 
 
@@ -215,7 +208,9 @@ def test_average_params_with_ema_sqrt_weight_is_levanter_averaging(beta, switch_
     model = {k: alpha * new[k] + (1.0 - alpha) * model[k] for k in model}
     want.append(model)
   states = _jax_sgd_run(
-    average_params(ema_sqrt_weight(beta, switch_step, decay_steps)), params0, steps
+    jaxsched.average_params(jaxsched.ema_sqrt_weight(beta, switch_step, decay_steps)),
+    params0,
+    steps,
   )
   for key in ("w", "b"):
     np.testing.assert_allclose(
@@ -256,7 +251,7 @@ def _torch_swalr(init, end, anneal, strategy, n, warm_steps=0):
 def test_swa_lr_equals_torch_swalr(strategy, anneal):
   start, want = _torch_swalr(0.1, 0.02, anneal, strategy, 80)
   assert start == 0.1
-  got = jax_curve(swa_lr(0.1, 0.02, anneal_steps=anneal, anneal_strategy=strategy), 80)
+  got = jax_curve(jaxsched.swa_lr(0.1, 0.02, anneal_steps=anneal, anneal_strategy=strategy), 80)
   assert_curve_close(got, want, what=f"swa_lr {strategy} {anneal}")
 
 
@@ -268,7 +263,9 @@ def test_swa_lr_starts_from_the_rate_another_scheduler_left(strategy):
     start, want = _torch_swalr(0.1, end, 15, strategy, 40, warm_steps=30)
     cosine = jaxsched.cosine_annealing(0.1, t_max=50, eta_min=0.001)
     assert abs(float(cosine(30)) - start) <= 1e-7
-    whole = jaxsched.sequential([cosine, swa_lr(cosine(30), end, 15, strategy)], boundaries=[30])
+    whole = jaxsched.sequential(
+      [cosine, jaxsched.swa_lr(cosine(30), end, 15, strategy)], boundaries=[30]
+    )
     got = jax_curve(whole, 70)[30:]
     assert_curve_close(got, want, what=f"cosine then swa_lr to {end}")
 
@@ -280,14 +277,17 @@ def test_swa_lr_starts_from_the_rate_another_scheduler_left(strategy):
 def test_updates_pass_through_unchanged():
   params = {"a": jnp.arange(3.0)}
   updates = {"a": jnp.array([0.5, -1.0, 2.0])}
-  for tx in (ema_params(0.9), average_params(ema_sqrt_weight(0.9, 2, 3))):
+  for tx in (
+    jaxsched.ema_params(0.9),
+    jaxsched.average_params(jaxsched.ema_sqrt_weight(0.9, 2, 3)),
+  ):
     out, _ = tx.update(updates, tx.init(params), params)
     chex.assert_trees_all_equal(out, updates)
 
 
 def test_constant_decay_uses_one_minus_decay_in_float64():
   # 1 - float32(0.9999) is 1.0000000000287557e-4 * (1 + 1.3e-4); the rate here is 1e-4.
-  tx = ema_params(0.9999)
+  tx = jaxsched.ema_params(0.9999)
   state = tx.init(jnp.zeros(1))
   _, state = tx.update(jnp.ones(1), state, jnp.zeros(1))
   np.testing.assert_allclose(float(state.ema_params[0]), 1e-4, rtol=1e-7)
@@ -295,7 +295,7 @@ def test_constant_decay_uses_one_minus_decay_in_float64():
 
 def test_average_moves_once_per_real_update_inside_multisteps():
   params = jnp.zeros(2)
-  inner = optax.chain(optax.sgd(1.0), average_params())
+  inner = optax.chain(optax.sgd(1.0), jaxsched.average_params())
   tx = optax.MultiSteps(inner, every_k_schedule=3)
   state = tx.init(params)
   for _ in range(9):
@@ -308,10 +308,10 @@ def test_average_moves_once_per_real_update_inside_multisteps():
 
 def test_accumulator_dtype():
   params = {"w": jnp.ones(3, jnp.bfloat16)}
-  state = ema_params(0.99, accumulator_dtype=jnp.float32).init(params)
+  state = jaxsched.ema_params(0.99, accumulator_dtype=jnp.float32).init(params)
   assert state.ema_params["w"].dtype == jnp.float32
   assert state.ema_params_count.dtype == jnp.int32
-  state = average_params().init(params)
+  state = jaxsched.average_params().init(params)
   assert state.average_params["w"].dtype == jnp.bfloat16
   assert state.average_params_weight_sum.dtype == jnp.float32
 
@@ -319,8 +319,14 @@ def test_accumulator_dtype():
 @pytest.mark.parametrize(
   "make,state_type",
   [
-    (lambda: ema_params(timm_ema_decay(0.9, use_warmup=True)), EmaParamsState),
-    (lambda: average_params(ema_sqrt_weight(0.9, 5, 10)), AverageParamsState),
+    (
+      lambda: jaxsched.ema_params(jaxsched.timm_ema_decay(0.9, use_warmup=True)),
+      jaxsched.EmaParamsState,
+    ),
+    (
+      lambda: jaxsched.average_params(jaxsched.ema_sqrt_weight(0.9, 5, 10)),
+      jaxsched.AverageParamsState,
+    ),
   ],
   ids=["ema_params", "average_params"],
 )
@@ -355,21 +361,25 @@ def test_orbax_round_trip_resumes_bit_for_bit(make, state_type, tmp_path: pathli
 
 
 BAD = [
-  (timm_ema_decay, dict(decay=1.5), r"timm_ema_decay: decay=1.5 must be .* in \[0, 1\]"),
-  (timm_ema_decay, dict(min_decay=-0.1), "min_decay=-0.1"),
-  (timm_ema_decay, dict(update_after_step=-1), "update_after_step=-1"),
-  (timm_ema_decay, dict(use_warmup=1), "use_warmup=1 must be True or False"),
-  (timm_ema_decay, dict(warmup_gamma=0.0), r"warmup_gamma=0.0 must be .* \(0, inf\)"),
-  (timm_ema_decay, dict(warmup_power=-1.0), "warmup_power=-1.0"),
-  (ema_sqrt_weight, dict(beta=1.1), "ema_sqrt_weight: beta=1.1"),
-  (ema_sqrt_weight, dict(switch_step=-5), "switch_step=-5"),
-  (ema_sqrt_weight, dict(decay_steps=0), r"decay_steps=0 must be .* steps in \[1"),
-  (swa_lr, dict(init_value=-1.0, end_value=0.1), "swa_lr: init_value=-1.0"),
-  (swa_lr, dict(init_value=0.1, end_value=float("nan")), "end_value=nan"),
-  (swa_lr, dict(init_value=0.1, end_value=0.1, anneal_steps=1.5), "anneal_steps=1.5"),
-  (swa_lr, dict(init_value=0.1, end_value=0.1, anneal_strategy="cosine"), "anneal_strategy="),
-  (ema_params, dict(decay=1.01), "ema_params: decay=1.01"),
-  (average_params, dict(weight=-1.0), "average_params: weight=-1.0"),
+  (jaxsched.timm_ema_decay, dict(decay=1.5), r"timm_ema_decay: decay=1.5 must be .* in \[0, 1\]"),
+  (jaxsched.timm_ema_decay, dict(min_decay=-0.1), "min_decay=-0.1"),
+  (jaxsched.timm_ema_decay, dict(update_after_step=-1), "update_after_step=-1"),
+  (jaxsched.timm_ema_decay, dict(use_warmup=1), "use_warmup=1 must be True or False"),
+  (jaxsched.timm_ema_decay, dict(warmup_gamma=0.0), r"warmup_gamma=0.0 must be .* \(0, inf\)"),
+  (jaxsched.timm_ema_decay, dict(warmup_power=-1.0), "warmup_power=-1.0"),
+  (jaxsched.ema_sqrt_weight, dict(beta=1.1), "ema_sqrt_weight: beta=1.1"),
+  (jaxsched.ema_sqrt_weight, dict(switch_step=-5), "switch_step=-5"),
+  (jaxsched.ema_sqrt_weight, dict(decay_steps=0), r"decay_steps=0 must be .* steps in \[1"),
+  (jaxsched.swa_lr, dict(init_value=-1.0, end_value=0.1), "swa_lr: init_value=-1.0"),
+  (jaxsched.swa_lr, dict(init_value=0.1, end_value=float("nan")), "end_value=nan"),
+  (jaxsched.swa_lr, dict(init_value=0.1, end_value=0.1, anneal_steps=1.5), "anneal_steps=1.5"),
+  (
+    jaxsched.swa_lr,
+    dict(init_value=0.1, end_value=0.1, anneal_strategy="cosine"),
+    "anneal_strategy=",
+  ),
+  (jaxsched.ema_params, dict(decay=1.01), "ema_params: decay=1.01"),
+  (jaxsched.average_params, dict(weight=-1.0), "average_params: weight=-1.0"),
 ]
 
 
@@ -380,6 +390,60 @@ def test_bad_input_raises_value_error_naming_the_argument(factory, kwargs, match
 
 
 def test_update_without_params_raises():
-  for tx in (ema_params(0.9), average_params()):
+  for tx in (jaxsched.ema_params(0.9), jaxsched.average_params()):
     with pytest.raises(ValueError, match="update needs params"):
       tx.update(jnp.ones(1), tx.init(jnp.zeros(1)))
+
+
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+@pytest.mark.parametrize("anneal,stepped", [(10, 0), (10, 4), (10, 25), (0, 3), (1, 2)])
+def test_from_torch_converts_swalr_at_any_step(strategy, anneal, stepped):
+  # A fresh SWALR, one in the middle of its annealing and one past it (it was the
+  # optimizer's first scheduler): sched(t) is the rate at last_epoch == t.
+  opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+  swa = torch.optim.swa_utils.SWALR(
+    opt, swa_lr=0.01, anneal_epochs=anneal, anneal_strategy=strategy
+  )
+  rates = [opt.param_groups[0]["lr"]]
+  for _ in range(stepped):
+    opt.step()
+    swa.step()
+    rates.append(opt.param_groups[0]["lr"])
+  sched = jaxsched.from_torch(swa)
+  for _ in range(40 - stepped):
+    opt.step()
+    swa.step()
+    rates.append(opt.param_groups[0]["lr"])
+  assert_curve_close(jax_curve(sched, len(rates)), np.array(rates), what="from_torch(SWALR)")
+
+
+def test_from_torch_swalr_after_another_scheduler_recovers_its_start_rate():
+  opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+  first = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=50)
+  for _ in range(20):
+    opt.step()
+    first.step()
+  swa = torch.optim.swa_utils.SWALR(opt, swa_lr=0.005, anneal_epochs=15)
+  rates = [opt.param_groups[0]["lr"]]
+  for _ in range(6):
+    opt.step()
+    swa.step()
+    rates.append(opt.param_groups[0]["lr"])
+  sched = jaxsched.from_torch(swa)  # mid-annealing: start rate recovered, not initial_lr 0.1
+  for _ in range(20):
+    opt.step()
+    swa.step()
+    rates.append(opt.param_groups[0]["lr"])
+  assert rates[0] < 0.09
+  assert_curve_close(jax_curve(sched, len(rates)), np.array(rates), what="from_torch(SWALR)")
+
+
+def test_from_torch_refuses_swalr_inside_a_sequential_lr():
+  opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+  parts = [
+    torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=1),
+    torch.optim.swa_utils.SWALR(opt, swa_lr=0.01, anneal_epochs=5),
+  ]
+  seq = torch.optim.lr_scheduler.SequentialLR(opt, parts, milestones=[10])
+  with pytest.raises(ValueError, match="SWALR at SequentialLR"):
+    jaxsched.from_torch(seq)

@@ -554,6 +554,7 @@ _X64_FACTORIES = (
   "warmup_cosine",
   "warmup_stable_decay",
   "bias_mitigation",
+  "swa_lr",
 )
 X64_CASES = [
   next(c for c in CASES if cases.factory_name(c) == f and set(c[2]) & set(_VALUE_KEYS))

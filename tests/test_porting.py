@@ -117,6 +117,16 @@ TORCH_CASES = {
     (0.01,),
   ),
   "OneCycleLR": (lambda o: L.OneCycleLR(o, max_lr=[0.1, 0.3], total_steps=30), 30, (0.1, 0.3)),
+  "SWALR": (
+    lambda o: torch.optim.swa_utils.SWALR(o, swa_lr=[0.01, 0.05], anneal_epochs=8),
+    20,
+    (0.1, 0.02),
+  ),
+  "SWALR-linear-0": (
+    lambda o: torch.optim.swa_utils.SWALR(o, 0.03, anneal_epochs=0, anneal_strategy="linear"),
+    10,
+    (0.1,),
+  ),
   "OneCycleLR-3phase-linear": (
     lambda o: L.OneCycleLR(
       o,

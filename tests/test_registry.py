@@ -37,6 +37,9 @@ NOT_FACTORIES = {
   "load_curves",
   "optimize_schedule",
   "plot_law",
+  "schedule_free_eval_params",
+  "consumed",
+  "steps_for",
 }
 
 
@@ -87,6 +90,9 @@ def test_every_example_is_a_config_that_from_config_builds(name):
   built = jaxsched.from_config({"type": name, **entry.example})
   if entry.kind == _catalog.SCHEDULE:
     assert callable(built) and not isinstance(built, optax.GradientTransformation), name
+  elif entry.kind == _catalog.BATCH_SIZE:
+    assert isinstance(built, jaxsched.BatchSchedule), name
+    assert built(jnp.arange(3)).dtype == jnp.int32, name
   else:
     assert isinstance(built, optax.GradientTransformation), name
 

@@ -28,10 +28,6 @@ import schedulefree
 import torch
 
 import jaxsched
-from jaxsched.transforms._schedule_free import schedule_free_adamw
-from jaxsched.transforms._schedule_free import schedule_free_eval_params
-from jaxsched.transforms._schedule_free import schedule_free_sgd
-from jaxsched.transforms._schedule_free import ScheduleFreeState
 
 STEPS = 100
 EVAL_EVERY = 9  # eval params compared at updates 0, 9, 18, ..., 99
@@ -84,7 +80,7 @@ def _torch_run(cls, kwargs, problem, dtype, *, evaluate=True, lr_at=None, steps=
   return stack(ys), stack(xs)
 
 
-def _jax_run(tx, problem, dtype, steps=STEPS, eval_params=schedule_free_eval_params):
+def _jax_run(tx, problem, dtype, steps=STEPS, eval_params=jaxsched.schedule_free_eval_params):
   """y after every update and x at EVALUATED, of a JAX optimizer: one jitted lax.scan."""
   params0 = {n: jnp.asarray(v, dtype) for n, v in INIT[problem].items()}
   x, y = jnp.asarray(X, dtype), jnp.asarray(Y, dtype)
@@ -156,7 +152,11 @@ def _reference(kind, name, problem, dtype):
 
 
 def _ours(kind, name, problem, dtype):
-  tx = schedule_free_sgd(**SGD[name]) if kind == "sgd" else schedule_free_adamw(**ADAMW[name])
+  tx = (
+    jaxsched.schedule_free_sgd(**SGD[name])
+    if kind == "sgd"
+    else jaxsched.schedule_free_adamw(**ADAMW[name])
+  )
   return _jax_run(tx, problem, dtype)[:2]
 
 
@@ -253,8 +253,8 @@ def test_optax_contrib_differs_by_an_off_by_one_in_its_warmup():
   optax0_y, _ = run(optax.contrib.schedule_free_adamw(lr))
   _assert_close(optax0_y, ref0_y, 1e-5, "optax without warmup, y")
   # jaxsched, with warmup.
-  ours = schedule_free_adamw(lr, warmup_steps=warmup_steps)
-  ours_y, ours_x = run(ours, schedule_free_eval_params)
+  ours = jaxsched.schedule_free_adamw(lr, warmup_steps=warmup_steps)
+  ours_y, ours_x = run(ours, jaxsched.schedule_free_eval_params)
   _assert_close(ours_y, ref_y, 1e-5, "jaxsched y")
   _assert_close(ours_x, ref_x, 1e-5, "jaxsched x")
 
@@ -268,10 +268,10 @@ def test_a_schedule_plays_a_torch_scheduler_setting_the_group_lr(kind):
   schedule = jaxsched.warmup_cosine(0.05, warmup_steps=20, total_steps=STEPS, end_value=0.005)
   values = np.asarray(jax.jit(schedule)(jnp.arange(STEPS)), np.float64)
   if kind == "adamw":
-    tx = schedule_free_adamw(schedule, warmup_steps=10, weight_decay=0.01)
+    tx = jaxsched.schedule_free_adamw(schedule, warmup_steps=10, weight_decay=0.01)
     cls, kw = schedulefree.AdamWScheduleFree, {"lr": 0.0, "warmup_steps": 10, "weight_decay": 0.01}
   else:
-    tx = schedule_free_sgd(schedule, warmup_steps=10)
+    tx = jaxsched.schedule_free_sgd(schedule, warmup_steps=10)
     cls, kw = schedulefree.SGDScheduleFree, {"lr": 0.0, "warmup_steps": 10}
   ys, xs, _ = _jax_run(tx, "mlp", jnp.float32)
   ref_y, ref_x = _torch_run(cls, kw, "mlp", torch.float32, lr_at=lambda k: float(values[k]))
@@ -302,7 +302,7 @@ def _eager(tx, steps=12):
 
 
 def test_eager_updates_equal_the_jitted_scan():
-  tx = schedule_free_adamw(0.05, warmup_steps=4, weight_decay=0.1)
+  tx = jaxsched.schedule_free_adamw(0.05, warmup_steps=4, weight_decay=0.1)
   params, state = _eager(tx)
   ys, _, scanned = _jax_run(tx, "least_squares", jnp.float32, steps=12)
   chex.assert_trees_all_close(params, {n: v[-1] for n, v in ys.items()}, rtol=1e-6, atol=1e-7)
@@ -314,7 +314,7 @@ def test_vmap_over_the_learning_rate_equals_separate_runs():
   rates = jnp.array([0.01, 0.03, 0.1])
 
   def run(lr):
-    tx = schedule_free_sgd(lr, warmup_steps=3)
+    tx = jaxsched.schedule_free_sgd(lr, warmup_steps=3)
     params = _params0()
 
     def step(carry, _):
@@ -323,7 +323,7 @@ def test_vmap_over_the_learning_rate_equals_separate_runs():
       return (optax.apply_updates(params, updates), state), None
 
     (params, state), _ = jax.lax.scan(step, (params, tx.init(params)), None, length=15)
-    return schedule_free_eval_params(state, params)
+    return jaxsched.schedule_free_eval_params(state, params)
 
   batched = jax.jit(jax.vmap(run))(rates)
   for i, lr in enumerate([0.01, 0.03, 0.1]):
@@ -332,26 +332,28 @@ def test_vmap_over_the_learning_rate_equals_separate_runs():
 
 
 def test_eval_params_find_the_state_inside_chain_and_multisteps():
-  sf = schedule_free_adamw(0.05, warmup_steps=2)
+  sf = jaxsched.schedule_free_adamw(0.05, warmup_steps=2)
   params, state = _eager(sf, steps=5)
-  direct = schedule_free_eval_params(state, params)
+  direct = jaxsched.schedule_free_eval_params(state, params)
   chained_params, chained = _eager(optax.chain(optax.identity(), sf), steps=5)
-  chex.assert_trees_all_close(schedule_free_eval_params(chained, chained_params), direct)
+  chex.assert_trees_all_close(jaxsched.schedule_free_eval_params(chained, chained_params), direct)
   multi = optax.MultiSteps(sf, every_k_schedule=1)
   multi_params, multi_state = _eager(multi, steps=5)
   chex.assert_trees_all_close(
-    schedule_free_eval_params(multi_state, multi_params), direct, rtol=1e-6
+    jaxsched.schedule_free_eval_params(multi_state, multi_params), direct, rtol=1e-6
   )
   assert optax.tree.get(chained, "schedule_free_count") == 5
   with pytest.raises(ValueError, match="holds 0 ScheduleFreeState"):
-    schedule_free_eval_params(optax.adam(0.1).init(params), params)
+    jaxsched.schedule_free_eval_params(optax.adam(0.1).init(params), params)
   with pytest.raises(ValueError, match="holds 2 ScheduleFreeState"):
-    schedule_free_eval_params((state, state), params)
+    jaxsched.schedule_free_eval_params((state, state), params)
 
 
 def test_state_dtypes():
-  state = schedule_free_adamw(0.1).init({"a": jnp.zeros(3, jnp.bfloat16), "b": jnp.zeros(2)})
-  assert isinstance(state, ScheduleFreeState)
+  state = jaxsched.schedule_free_adamw(0.1).init(
+    {"a": jnp.zeros(3, jnp.bfloat16), "b": jnp.zeros(2)}
+  )
+  assert isinstance(state, jaxsched.ScheduleFreeState)
   assert state.schedule_free_count.dtype == jnp.int32
   scalars = (state.schedule_free_lr_max, state.schedule_free_weight_sum, state.schedule_free_b1)
   for scalar in scalars:
@@ -359,11 +361,11 @@ def test_state_dtypes():
   assert state.schedule_free_z["a"].dtype == jnp.bfloat16
   assert state.schedule_free_nu["a"].dtype == jnp.bfloat16
   assert isinstance(state.schedule_free_x, optax.EmptyState)
-  sgd = schedule_free_sgd(0.1).init(jnp.zeros(2))
+  sgd = jaxsched.schedule_free_sgd(0.1).init(jnp.zeros(2))
   assert isinstance(sgd.schedule_free_nu, optax.EmptyState)
-  assert schedule_free_adamw(0.1, b1=0.0).init(jnp.zeros(2)).schedule_free_x.shape == (2,)
+  assert jaxsched.schedule_free_adamw(0.1, b1=0.0).init(jnp.zeros(2)).schedule_free_x.shape == (2,)
   with curves.x64():
-    wide = schedule_free_adamw(0.1).init(jnp.zeros(2, jnp.float64))
+    wide = jaxsched.schedule_free_adamw(0.1).init(jnp.zeros(2, jnp.float64))
     assert wide.schedule_free_weight_sum.dtype == jnp.float64
 
 
@@ -385,9 +387,9 @@ def _ckpt_run(tx, params, state, steps):
 @pytest.mark.parametrize(
   "make",
   [
-    lambda: schedule_free_adamw(0.05, warmup_steps=5, weight_decay=0.01, r=1.0),
-    lambda: schedule_free_adamw(0.05, warmup_steps=5, b1=0.0),
-    lambda: schedule_free_sgd(0.1, warmup_steps=5),
+    lambda: jaxsched.schedule_free_adamw(0.05, warmup_steps=5, weight_decay=0.01, r=1.0),
+    lambda: jaxsched.schedule_free_adamw(0.05, warmup_steps=5, b1=0.0),
+    lambda: jaxsched.schedule_free_sgd(0.1, warmup_steps=5),
   ],
   ids=["adamw", "adamw_b1_zero", "sgd"],
 )
@@ -417,13 +419,13 @@ def test_orbax_round_trip_resumes_bit_for_bit(make, tmp_path: pathlib.Path):
       ),
     )
   assert jax.tree.structure(restored["state"]) == jax.tree.structure(half_state)
-  assert isinstance(restored["state"], ScheduleFreeState)
+  assert isinstance(restored["state"], jaxsched.ScheduleFreeState)
   resumed_params, resumed_state = _ckpt_run(fresh, restored["params"], restored["state"], 10)
   chex.assert_trees_all_equal(resumed_params, full_params)
   chex.assert_trees_all_equal(resumed_state, full_state)
   chex.assert_trees_all_equal(
-    schedule_free_eval_params(resumed_state, resumed_params),
-    schedule_free_eval_params(full_state, full_params),
+    jaxsched.schedule_free_eval_params(resumed_state, resumed_params),
+    jaxsched.schedule_free_eval_params(full_state, full_params),
   )
 
 
@@ -431,19 +433,31 @@ def test_orbax_round_trip_resumes_bit_for_bit(make, tmp_path: pathlib.Path):
 # Bad input.
 
 BAD = [
-  (schedule_free_adamw, dict(learning_rate=-0.1), r"schedule_free_adamw: learning_rate=-0.1"),
-  (schedule_free_adamw, dict(learning_rate=0.1, warmup_steps=-1), "warmup_steps=-1"),
-  (schedule_free_adamw, dict(learning_rate=0.1, warmup_steps=2.5), "warmup_steps=2.5"),
-  (schedule_free_adamw, dict(learning_rate=0.1, b1=1.0), r"b1=1.0 must be .* in \[0, 1\)"),
-  (schedule_free_adamw, dict(learning_rate=0.1, b1=-0.1), "b1=-0.1"),
-  (schedule_free_adamw, dict(learning_rate=0.1, b2=1.0), "b2=1.0"),
-  (schedule_free_adamw, dict(learning_rate=0.1, eps=-1e-8), "eps="),
-  (schedule_free_adamw, dict(learning_rate=0.1, weight_decay=-0.1), "weight_decay=-0.1"),
-  (schedule_free_adamw, dict(learning_rate=0.1, weight_lr_power=-1.0), "weight_lr_power=-1.0"),
-  (schedule_free_adamw, dict(learning_rate=0.1, r=float("nan")), "r=nan"),
-  (schedule_free_sgd, dict(learning_rate=0.1, momentum=0.0), r"momentum=0.0 must be .* \(0, 1\)"),
-  (schedule_free_sgd, dict(learning_rate=0.1, momentum=1.0), "momentum=1.0"),
-  (schedule_free_sgd, dict(learning_rate=float("inf")), "learning_rate=inf"),
+  (
+    jaxsched.schedule_free_adamw,
+    dict(learning_rate=-0.1),
+    r"schedule_free_adamw: learning_rate=-0.1",
+  ),
+  (jaxsched.schedule_free_adamw, dict(learning_rate=0.1, warmup_steps=-1), "warmup_steps=-1"),
+  (jaxsched.schedule_free_adamw, dict(learning_rate=0.1, warmup_steps=2.5), "warmup_steps=2.5"),
+  (jaxsched.schedule_free_adamw, dict(learning_rate=0.1, b1=1.0), r"b1=1.0 must be .* in \[0, 1\)"),
+  (jaxsched.schedule_free_adamw, dict(learning_rate=0.1, b1=-0.1), "b1=-0.1"),
+  (jaxsched.schedule_free_adamw, dict(learning_rate=0.1, b2=1.0), "b2=1.0"),
+  (jaxsched.schedule_free_adamw, dict(learning_rate=0.1, eps=-1e-8), "eps="),
+  (jaxsched.schedule_free_adamw, dict(learning_rate=0.1, weight_decay=-0.1), "weight_decay=-0.1"),
+  (
+    jaxsched.schedule_free_adamw,
+    dict(learning_rate=0.1, weight_lr_power=-1.0),
+    "weight_lr_power=-1.0",
+  ),
+  (jaxsched.schedule_free_adamw, dict(learning_rate=0.1, r=float("nan")), "r=nan"),
+  (
+    jaxsched.schedule_free_sgd,
+    dict(learning_rate=0.1, momentum=0.0),
+    r"momentum=0.0 must be .* \(0, 1\)",
+  ),
+  (jaxsched.schedule_free_sgd, dict(learning_rate=0.1, momentum=1.0), "momentum=1.0"),
+  (jaxsched.schedule_free_sgd, dict(learning_rate=float("inf")), "learning_rate=inf"),
 ]
 
 
@@ -454,7 +468,7 @@ def test_bad_input_raises_value_error_naming_the_argument(factory, kwargs, match
 
 
 def test_update_without_params_raises():
-  tx = schedule_free_sgd(0.1)
+  tx = jaxsched.schedule_free_sgd(0.1)
   state = tx.init(jnp.zeros(2))
   with pytest.raises(ValueError, match="schedule_free_sgd: update needs params"):
     tx.update(jnp.ones(2), state)

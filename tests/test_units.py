@@ -18,19 +18,12 @@ import optax
 import pytest
 
 import jaxsched
-from jaxsched.schedules._units import BatchSchedule
-from jaxsched.schedules._units import consumed
-from jaxsched.schedules._units import in_units
-from jaxsched.schedules._units import per_update
-from jaxsched.schedules._units import rampup_batch_size
-from jaxsched.schedules._units import staged_batch_size
-from jaxsched.schedules._units import steps_for
 
 INT32_MAX = 2**31 - 1
 
 
 class MaxTextRampup:
-  """MaxText ``src/MaxText/rampup_batch_size.py`` ``RampupBatchManager``, global sizes.
+  """MaxText ``src/MaxText/jaxsched.rampup_batch_size.py`` ``RampupBatchManager``, global sizes.
 
   The data loader slices ``global_batch_size_current`` samples for a batch,
   then calls ``update()``.
@@ -97,12 +90,14 @@ def test_rampup_batch_size_is_maxtext_rampup_batch_manager(start, inc, samples, 
     seen.append(total)
     total += manager.current
     manager.update()
-  sched = rampup_batch_size(start, inc, samples, end)
+  sched = jaxsched.rampup_batch_size(start, inc, samples, end)
   steps = jnp.arange(400)
   got = jax.jit(sched)(steps)
   assert got.dtype == jnp.int32
   np.testing.assert_array_equal(np.asarray(got), want)
-  np.testing.assert_array_equal(np.asarray(jax.jit(lambda t: consumed(sched, t))(steps)), seen)
+  np.testing.assert_array_equal(
+    np.asarray(jax.jit(lambda t: jaxsched.consumed(sched, t))(steps)), seen
+  )
 
 
 STAGES = [[(0, 32)], [(0, 32), (3, 64)], [(0, 256), (100, 512), (250, 1024), (1000, 4096)]]
@@ -111,18 +106,18 @@ STAGES = [[(0, 32)], [(0, 32), (3, 64)], [(0, 256), (100, 512), (250, 1024), (10
 @pytest.mark.parametrize("stages", STAGES, ids=["constant", "two", "four"])
 def test_staged_batch_size_is_levanter_batch_schedule(stages):
   ref = LevanterBatchSchedule(stages)
-  sched = staged_batch_size(stages)
+  sched = jaxsched.staged_batch_size(stages)
   steps = np.concatenate([np.arange(1200), [10**6, 2**24 + 1]])
   np.testing.assert_array_equal(
     np.asarray(jax.jit(sched)(steps)), [ref.batch_size_at_step(int(t)) for t in steps]
   )
   np.testing.assert_array_equal(
-    np.asarray(jax.jit(lambda t: consumed(sched, t))(steps)),
+    np.asarray(jax.jit(lambda t: jaxsched.consumed(sched, t))(steps)),
     [min(ref.global_data_offset_by_step(int(t)), INT32_MAX) for t in steps],
   )
   # steps_for inverts it: the update holding sample ``offset`` is steps_for(offset + 1) - 1.
   for offset in [0, 1, 31, 32, 95, 96, 97, 10_000, 123_456, 5_000_000]:
-    assert steps_for(sched, offset + 1) - 1 == ref.find_step_containing_offset(offset)
+    assert jaxsched.steps_for(sched, offset + 1) - 1 == ref.find_step_containing_offset(offset)
 
 
 def _python_consumed(stages, t, per_sample, unit_size):
@@ -150,8 +145,8 @@ def test_consumed_is_exact_up_to_int32_and_saturates(unit, seq_len, unit_size):
   )
   steps = np.concatenate([steps, [INT32_MAX]]).astype(np.int64)
   got = jax.jit(
-    lambda t: consumed(
-      staged_batch_size(stages), t, unit=unit, seq_len=seq_len, unit_size=unit_size
+    lambda t: jaxsched.consumed(
+      jaxsched.staged_batch_size(stages), t, unit=unit, seq_len=seq_len, unit_size=unit_size
     )
   )(jnp.asarray(steps, jnp.int32))
   want = [_python_consumed(stages, int(t), per_sample, unit_size) for t in steps]
@@ -160,16 +155,16 @@ def test_consumed_is_exact_up_to_int32_and_saturates(unit, seq_len, unit_size):
 
 def test_steps_for_is_the_smallest_step_that_consumes_the_amount():
   stages = [(0, 3), (5, 7), (9, 2)]
-  sched = staged_batch_size(stages)
+  sched = jaxsched.staged_batch_size(stages)
   for unit, seq_len, unit_size in [("samples", None, 1), ("tokens", 10, 4), ("tokens", 3, 5)]:
     per_sample = seq_len or 1
     table = [_python_consumed(stages, t, per_sample, unit_size) for t in range(60)]
     for amount in range(0, max(table) - 10):
       want = next(t for t, v in enumerate(table) if v >= amount)
       kw = dict(unit=unit, seq_len=seq_len, unit_size=unit_size)
-      assert steps_for(sched, amount, **kw) == want, (amount, kw)
+      assert jaxsched.steps_for(sched, amount, **kw) == want, (amount, kw)
   # Exact far past int32: 15T tokens at 4M tokens per update.
-  assert steps_for(2048, 15 * 10**12, unit="tokens", seq_len=2048) == math.ceil(
+  assert jaxsched.steps_for(2048, 15 * 10**12, unit="tokens", seq_len=2048) == math.ceil(
     15 * 10**12 / (2048 * 2048)
   )
 
@@ -185,19 +180,23 @@ def test_in_units_evaluates_the_schedule_at_the_units_consumed():
   # A warmup of 20M tokens and a cosine to 500M tokens, under a batch ramp.
   stages = [(0, 64), (40, 128), (90, 256)]
   tokens_lr = jaxsched.warmup_cosine(3e-4, warmup_steps=20, total_steps=500)  # in millions
-  lr = in_units(tokens_lr, staged_batch_size(stages), unit="tokens", seq_len=2048, unit_size=10**6)
+  lr = jaxsched.in_units(
+    tokens_lr, jaxsched.staged_batch_size(stages), unit="tokens", seq_len=2048, unit_size=10**6
+  )
   steps = np.arange(1200)
   millions = [_python_consumed(stages, int(t), 2048, 10**6) for t in steps]
   got = np.asarray(jax.jit(lr)(steps))
   np.testing.assert_allclose(got, _hf_cosine(millions, 3e-4, 20, 500), rtol=1e-5, atol=1e-10)
   assert got.dtype == np.float32
   # The warmup ends after 20M tokens, at the update steps_for gives.
-  end = steps_for(staged_batch_size(stages), 20, unit="tokens", seq_len=2048, unit_size=10**6)
+  end = jaxsched.steps_for(
+    jaxsched.staged_batch_size(stages), 20, unit="tokens", seq_len=2048, unit_size=10**6
+  )
   assert got[end - 1] < 3e-4 and got[end] == pytest.approx(3e-4)
 
 
 def test_in_units_with_a_constant_batch_is_the_stretched_schedule():
-  lr = in_units(jaxsched.warmup_linear(1.0, warmup_steps=640, total_steps=6400), 64)
+  lr = jaxsched.in_units(jaxsched.warmup_linear(1.0, warmup_steps=640, total_steps=6400), 64)
   steps = np.arange(150)
   np.testing.assert_allclose(
     np.asarray(jax.jit(lr)(steps)),
@@ -254,7 +253,7 @@ def test_inject_hyperparams_outside_multisteps_counts_micro_batches_and_per_upda
   micro = K * np.arange(UPDATES) + K - 1
   np.testing.assert_allclose(wrong, _hf_cosine(micro, 0.1, 3, UPDATES), rtol=1e-5, atol=1e-9)
   assert np.abs(wrong - want).max() > 0.01
-  right, _ = _rates_applied(build(per_update(_schedule(), K)))
+  right, _ = _rates_applied(build(jaxsched.per_update(_schedule(), K)))
   np.testing.assert_allclose(right, want, rtol=1e-5)
 
 
@@ -262,34 +261,63 @@ def test_per_update_is_the_schedule_of_the_micro_batch_count_divided_by_k():
   sched = jaxsched.warmup_cosine(1.0, warmup_steps=5, total_steps=50)
   micro = jnp.arange(400)
   np.testing.assert_array_equal(
-    np.asarray(jax.jit(per_update(sched, 8))(micro)), np.asarray(sched(micro // 8))
+    np.asarray(jax.jit(jaxsched.per_update(sched, 8))(micro)), np.asarray(sched(micro // 8))
   )
-  chex.assert_shape(per_update(sched, 8)(jnp.int32(INT32_MAX)), ())
+  chex.assert_shape(jaxsched.per_update(sched, 8)(jnp.int32(INT32_MAX)), ())
 
 
 # --------------------------------------------------------------------------
 # Bad input.
 
 BAD = [
-  (staged_batch_size, dict(stages=[]), "staged_batch_size: stages=\\[\\] must be a non-empty"),
-  (staged_batch_size, dict(stages=[(1, 32)]), "the first stage must start at 0"),
-  (staged_batch_size, dict(stages=[(0, 32), (0, 64)]), r"stages\[1\] starts at 0, not after"),
-  (staged_batch_size, dict(stages=[(0, 0)]), r"stages\[0\] batch size=0"),
-  (rampup_batch_size, dict(start_batch_size=64, batch_size_increment=64, rampup_samples=10,
-                           end_batch_size=64), "start_batch_size=64 must be < end_batch_size=64"),
-  (rampup_batch_size, dict(start_batch_size=64, batch_size_increment=48, rampup_samples=10,
-                           end_batch_size=128), "batch_size_increment=48 must divide"),
-  (rampup_batch_size, dict(start_batch_size=8, batch_size_increment=8, rampup_samples=-1,
-                           end_batch_size=16), "rampup_samples=-1"),
-  (consumed, dict(batch_size=32, count=3, unit="words"), "unit='words' must be one of"),
-  (consumed, dict(batch_size=32, count=3, unit="tokens"), "unit='tokens' needs seq_len"),
-  (consumed, dict(batch_size=32, count=3, seq_len=128), "seq_len=128 is only for unit='tokens'"),
-  (consumed, dict(batch_size=0, count=3), "consumed: batch_size=0"),
-  (consumed, dict(batch_size=2**20, count=3, unit="tokens", seq_len=2**12), "larger unit_size"),
-  (steps_for, dict(batch_size=32, amount=-1), "steps_for: amount=-1"),
-  (in_units, dict(schedule=0.1, batch_size=32), "in_units: schedule=0.1 must be a schedule"),
-  (per_update, dict(schedule=lambda t: t, every_k=0), "per_update: every_k=0"),
-]  # fmt: skip
+  (
+    jaxsched.staged_batch_size,
+    dict(stages=[]),
+    "staged_batch_size: stages=\\[\\] must be a non-empty",
+  ),
+  (jaxsched.staged_batch_size, dict(stages=[(1, 32)]), "the first stage must start at 0"),
+  (
+    jaxsched.staged_batch_size,
+    dict(stages=[(0, 32), (0, 64)]),
+    r"stages\[1\] starts at 0, not after",
+  ),
+  (jaxsched.staged_batch_size, dict(stages=[(0, 0)]), r"stages\[0\] batch size=0"),
+  (
+    jaxsched.rampup_batch_size,
+    dict(start_batch_size=64, batch_size_increment=64, rampup_samples=10, end_batch_size=64),
+    "start_batch_size=64 must be < end_batch_size=64",
+  ),
+  (
+    jaxsched.rampup_batch_size,
+    dict(start_batch_size=64, batch_size_increment=48, rampup_samples=10, end_batch_size=128),
+    "batch_size_increment=48 must divide",
+  ),
+  (
+    jaxsched.rampup_batch_size,
+    dict(start_batch_size=8, batch_size_increment=8, rampup_samples=-1, end_batch_size=16),
+    "rampup_samples=-1",
+  ),
+  (jaxsched.consumed, dict(batch_size=32, count=3, unit="words"), "unit='words' must be one of"),
+  (jaxsched.consumed, dict(batch_size=32, count=3, unit="tokens"), "unit='tokens' needs seq_len"),
+  (
+    jaxsched.consumed,
+    dict(batch_size=32, count=3, seq_len=128),
+    "seq_len=128 is only for unit='tokens'",
+  ),
+  (jaxsched.consumed, dict(batch_size=0, count=3), "consumed: batch_size=0"),
+  (
+    jaxsched.consumed,
+    dict(batch_size=2**20, count=3, unit="tokens", seq_len=2**12),
+    "larger unit_size",
+  ),
+  (jaxsched.steps_for, dict(batch_size=32, amount=-1), "steps_for: amount=-1"),
+  (
+    jaxsched.in_units,
+    dict(schedule=0.1, batch_size=32),
+    "in_units: schedule=0.1 must be a schedule",
+  ),
+  (jaxsched.per_update, dict(schedule=lambda t: t, every_k=0), "per_update: every_k=0"),
+]
 
 
 @pytest.mark.parametrize("factory,kwargs,match", BAD)
@@ -299,6 +327,6 @@ def test_bad_input_raises_value_error_naming_the_argument(factory, kwargs, match
 
 
 def test_batch_schedule_is_a_jittable_pytree_of_static_stages():
-  sched = staged_batch_size([(0, 8), (10, 16)])
-  assert sched == BatchSchedule((0, 10), (8, 16))
+  sched = jaxsched.staged_batch_size([(0, 8), (10, 16)])
+  assert sched == jaxsched.BatchSchedule((0, 10), (8, 16))
   assert sched(jnp.array([[9, 10], [-3, INT32_MAX]])).tolist() == [[8, 16], [8, 16]]

@@ -99,7 +99,8 @@ def _transformations() -> dict:
   return {
     name: entry
     for name, entry in jaxsched.registry().items()
-    if entry.kind != "schedule"  # transformations and layer-wise scalings
+    # chained with the optimizer: not the schedules, the whole optimizers, the batch sizes
+    if entry.kind in ("transformation", "layerwise")
   }
 
 

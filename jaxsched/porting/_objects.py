@@ -9,11 +9,10 @@ from typing import Any, List, Sequence, Union
 
 import optax
 
-from jaxsched import _common as c
-
 Schedules = Union[optax.Schedule, List[optax.Schedule]]
 
-# The classes of torch.optim.lr_scheduler that from_torch converts in closed form.
+# The classes of torch.optim.lr_scheduler (and swa_utils) that from_torch converts in closed
+# form.
 TORCH_CLASSES = (
   "StepLR",
   "MultiStepLR",
@@ -25,6 +24,7 @@ TORCH_CLASSES = (
   "CosineAnnealingWarmRestarts",
   "CyclicLR",
   "OneCycleLR",
+  "SWALR",
   "SequentialLR",
   "ChainedScheduler",
   "LambdaLR",
@@ -77,15 +77,6 @@ def supported_text() -> str:
 def one_or_list(items: list) -> Any:
   """One schedule per param group: the schedule itself for one group."""
   return items[0] if len(items) == 1 else items
-
-
-def per_update(schedule: optax.Schedule, steps_per_epoch: int) -> optax.Schedule:
-  """The rate of epoch ``t // steps_per_epoch`` at update ``t``."""
-
-  def per_update_schedule(count):
-    return schedule(c.as_count(count) // steps_per_epoch)
-
-  return per_update_schedule
 
 
 def scaled(schedule: optax.Schedule, factor: float) -> optax.Schedule:

@@ -90,5 +90,5 @@ def from_timm(s: Any, steps_per_epoch: Optional[int], with_momentum: bool, fn: s
       f"{fn}: cannot convert timm's {name}: jaxsched rejects its hyperparameters ({e})"
     ) from None
   if steps_per_epoch is not None:
-    lrs = [_objects.per_update(sched, steps_per_epoch) for sched in lrs]
+    lrs = [schedules.per_update(sched, steps_per_epoch) for sched in lrs]
   return _objects.one_or_list(lrs)

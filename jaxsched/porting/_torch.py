@@ -25,9 +25,11 @@ from jaxsched.porting import _tabulate
 from jaxsched.porting import _timm
 from jaxsched.porting import _to_torch
 from jaxsched.porting import _transformers
+from jaxsched.schedules import _averaging
 from jaxsched.schedules import _composition
 from jaxsched.schedules import _cyclic
 from jaxsched.schedules import _decay
+from jaxsched.schedules import _units
 
 # Schedulers whose step multiplies the current rate: the ones a ChainedScheduler composes.
 _MULTIPLICATIVE = (
@@ -175,6 +177,29 @@ def _chained(s: Any, i: int, at: _At) -> optax.Schedule:
   return _composition.chained(float(first.base_lrs[i]), *factors)
 
 
+def _swalr(s: Any, i: int, at: _At) -> optax.Schedule:
+  """torch's SWALR as :func:`jaxsched.swa_lr` from the rate it started from.
+
+  SWALR starts from the group's rate at its construction and recovers that rate from the
+  current one at every step, ``(lr - a swa_lr) / (1 - a)``; so does this while it anneals
+  (``a < 1``). Once the annealing is over that start rate is gone from the object: it is then
+  the group's ``initial_lr`` (right when SWALR was the optimizer's first scheduler; the rates
+  from the end of the annealing on are ``swa_lr`` whatever it was).
+  """
+  if at.path:
+    raise _objects.Unsupported(f"{_where(at, 'SWALR')} (only a SWALR on its own is converted)")
+  group = s.optimizer.param_groups[i]
+  end, anneal = float(group["swa_lr"]), int(s.anneal_epochs)
+  strategy = "cos" if s.anneal_func.__name__ == "_cosine_anneal" else "linear"
+  step = max(1, s.last_epoch) if anneal == 0 else s.last_epoch
+  done = float(s.anneal_func(max(0.0, min(1.0, step / max(1, anneal)))))
+  if done < 1.0:
+    start = (float(group["lr"]) - done * end) / (1.0 - done)
+  else:
+    start = float(s.base_lrs[i])
+  return _averaging.swa_lr(start, end, anneal_steps=anneal, anneal_strategy=strategy)
+
+
 def _convert(s: Any, i: int, at: _At) -> optax.Schedule:
   """The schedule of param group ``i`` of scheduler ``s`` placed at ``at``."""
   name = _objects.class_name(s)
@@ -189,6 +214,8 @@ def _convert(s: Any, i: int, at: _At) -> optax.Schedule:
       f"{_where(at, name)} inside a ChainedScheduler (only "
       f"{', '.join(_MULTIPLICATIVE)} multiply the rate there)"
     )
+  if name == "SWALR":
+    return _swalr(s, i, at)
   base = 1.0 if at.factor else float(s.base_lrs[i])
   if name == "StepLR":
     return _decay.step_decay(base, s.step_size, s.gamma)
@@ -278,6 +305,13 @@ def from_torch(
   its first value is torch's, e.g. ``gamma`` for an ExponentialLR; the few
   start-ups torch runs off its curve there (a CosineAnnealingLR, a nested
   SequentialLR with a milestone below 2) are refused, the message says which.
+
+  ``torch.optim.swa_utils.SWALR`` (on its own) becomes :func:`swa_lr` from the
+  rate it started from, which SWALR recovers from the current rate at every
+  step while it anneals; once the annealing is over that rate is taken from
+  the group's ``initial_lr`` (exact when SWALR was the optimizer's first
+  scheduler; from the end of the annealing on the rate is ``swa_lr`` either
+  way).
 
   ``ReduceLROnPlateau`` becomes :func:`reduce_on_plateau` with the same
   settings (``min_scale = min_lr / base_lr``, ``eps = eps / base_lr``) and a
@@ -406,9 +440,9 @@ def from_torch(
       else None
     )
   if steps_per_epoch is not None:
-    lrs = [_objects.per_update(s, steps_per_epoch) for s in lrs]
+    lrs = [_units.per_update(s, steps_per_epoch) for s in lrs]
     if momenta is not None:
-      momenta = [_objects.per_update(s, steps_per_epoch) for s in momenta]
+      momenta = [_units.per_update(s, steps_per_epoch) for s in momenta]
   if with_momentum:
     assert momenta is not None  # built above whenever with_momentum
     return LearningRateAndMomentum(_objects.one_or_list(lrs), _objects.one_or_list(momenta))

@@ -4,9 +4,14 @@
 warmup-then-decay schedules), ``_cyclic.py`` (CyclicLR, OneCycleLR),
 ``_phases.py`` (the studies' phase schedules), ``_piecewise.py`` (straight
 lines through given points), ``_composition.py`` (schedules made of
-schedules), ``_timm.py`` (timm's schedulers and LR noise).
+schedules), ``_timm.py`` (timm's schedulers and LR noise),
+``_averaging.py`` (EMA decays and averaging weights, SWALR), ``_units.py``
+(batch-size schedules, schedules in samples or tokens, per-update counting).
 """
 
+from jaxsched.schedules._averaging import ema_sqrt_weight
+from jaxsched.schedules._averaging import swa_lr
+from jaxsched.schedules._averaging import timm_ema_decay
 from jaxsched.schedules._composition import adaptive_momentum
 from jaxsched.schedules._composition import chained
 from jaxsched.schedules._composition import cooldown
@@ -33,6 +38,13 @@ from jaxsched.schedules._timm import timm_poly
 from jaxsched.schedules._timm import timm_step
 from jaxsched.schedules._timm import timm_tanh
 from jaxsched.schedules._timm import with_noise
+from jaxsched.schedules._units import BatchSchedule
+from jaxsched.schedules._units import consumed
+from jaxsched.schedules._units import in_units
+from jaxsched.schedules._units import per_update
+from jaxsched.schedules._units import rampup_batch_size
+from jaxsched.schedules._units import staged_batch_size
+from jaxsched.schedules._units import steps_for
 from jaxsched.schedules._warmup import inverse_sqrt
 from jaxsched.schedules._warmup import noam
 from jaxsched.schedules._warmup import untuned_warmup
@@ -46,29 +58,39 @@ from jaxsched.schedules._warmup import warmup_stable_decay
 from jaxsched.schedules._warmup import warmup_stable_decay_cycles
 
 __all__ = (
+  "BatchSchedule",
   "adaptive_momentum",
   "bias_mitigation",
   "chained",
   "constant",
   "constant_factor",
+  "consumed",
   "cooldown",
   "cosine_annealing",
   "cosine_warm_restarts",
   "cyclic",
   "cyclic_momentum",
+  "ema_sqrt_weight",
   "exponential_decay",
   "grokking",
+  "in_units",
   "inverse_sqrt",
   "linear_factor",
   "multistep_decay",
   "noam",
   "one_cycle",
   "one_cycle_momentum",
+  "per_update",
   "piecewise_linear",
   "polynomial_decay",
+  "rampup_batch_size",
   "sequential",
+  "staged_batch_size",
   "step_decay",
+  "steps_for",
+  "swa_lr",
   "timm_cosine",
+  "timm_ema_decay",
   "timm_multistep",
   "timm_poly",
   "timm_step",
