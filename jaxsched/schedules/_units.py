@@ -383,10 +383,11 @@ def per_update(schedule: optax.Schedule, every_k: int) -> optax.Schedule:
   counts them. It is needed where a counter of micro-batches drives the
   schedule: a training loop's step when every micro-batch calls the
   optimizer, ``optax.inject_hyperparams`` wrapped around ``MultiSteps``
-  (its count sees every micro-batch), logging from
-  ``MultiStepsState.mini_step`` plus a loop index, or a PyTorch-style
-  scheduler stepped per micro-batch (accelerate's and diffusers' scripts
-  multiply warmup and total steps by ``k`` for this reason).
+  (its count sees every micro-batch), logging from a loop index of
+  micro-batches, or a PyTorch-style scheduler stepped once per micro-batch
+  (Hugging Face accelerate stepped prepared schedulers so before it learned
+  to skip the accumulation steps; diffusers' training scripts multiply
+  warmup and total steps by ``k`` to match).
 
   Args:
     schedule: an ``optax.Schedule`` of the update count.
