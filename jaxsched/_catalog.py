@@ -57,7 +57,7 @@ class Entry(NamedTuple):
       ``jaxsched.from_config({"type": name, **example})`` builds it. The
       documentation's gallery draws it and the tests run it first.
     rate: the keyword that is the factory's base learning rate (``peak_value``,
-      ``init_value``, ``max_lr``, ``value``, ``base_lr``), which a config's
+      ``init_value``, ``max_lr``, ``value``, ``base_lr``, ``learning_rate``), which a config's
       ``learning_rate`` fills when the config leaves it out
       (:func:`jaxsched.resolve_config`); None when it has none.
   """
@@ -334,6 +334,7 @@ _ENTRIES = (
     _averaging.swa_lr,
     "torch SWALR(swa_lr, anneal_epochs, anneal_strategy), from the optimizer's current lr",
     example=dict(init_value=0.1, end_value=0.02, anneal_steps=50),
+    rate="init_value",
   ),
   _entry(
     _averaging.timm_ema_decay,
@@ -383,6 +384,7 @@ _ENTRIES = (
     OPTIMIZER,
     nested=("learning_rate",),
     example=dict(learning_rate=0.0025, warmup_steps=100),
+    rate="learning_rate",
   ),
   _entry(
     _schedule_free.schedule_free_sgd,
@@ -390,6 +392,7 @@ _ENTRIES = (
     OPTIMIZER,
     nested=("learning_rate",),
     example=dict(learning_rate=1.0, warmup_steps=100),
+    rate="learning_rate",
   ),
   _entry(
     _plateau.reduce_on_plateau,

@@ -105,6 +105,7 @@ def test_choices_are_what_each_factory_accepts(server):
     "mode": {table(jaxsched.cyclic, "CYCLIC_MODES")},
     "anneal_strategy": {table(jaxsched.one_cycle, "ANNEAL_STRATEGIES")},
     "noise_type": {table(jaxsched.with_noise, "NOISE_TYPES")},
+    "unit": {table(jaxsched.in_units, "UNITS")},
   }
   seen = 0
   for schema in _explore.schedules():
@@ -118,6 +119,8 @@ def test_choices_are_what_each_factory_accepts(server):
         names = [p["name"] for p in schema["params"]]
         if choice == "exponential":  # an exponential warmup starts above 0
           config.update({k: 0.1 for k in ("init_value", "min_lr_ratio") if k in names})
+        if choice == "tokens":  # counting tokens needs the tokens per sample
+          config["seq_len"] = 128
         jaxsched.from_config(config)
   assert seen >= 10
 

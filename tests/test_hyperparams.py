@@ -666,6 +666,16 @@ BAD_INPUTS = [
   ("timm_step", None, dict(peak_value=0.1, decay_t=10, decay_rate=-0.5), "decay_rate"),
   ("timm_multistep", None, dict(peak_value=0.1, decay_t=[30, 10]), "decay_t"),
   ("timm_multistep", None, dict(peak_value=0.1, decay_t=[10], warmup_t=-1), "warmup_t"),
+  ("swa_lr", None, dict(init_value=0.1, end_value=-0.01), "end_value"),
+  ("swa_lr", None, dict(init_value=0.1, end_value=0.01, anneal_steps=-1), "anneal_steps"),
+  ("swa_lr", None, dict(init_value=0.1, end_value=0.01, anneal_strategy="step"), "anneal_strategy"),
+  ("timm_ema_decay", None, dict(decay=1.5), "decay"),
+  ("timm_ema_decay", None, dict(use_warmup=True, warmup_power=0.0), "warmup_power"),
+  ("ema_sqrt_weight", None, dict(beta=NAN), "beta"),
+  ("ema_sqrt_weight", None, dict(decay_steps=0), "decay_steps"),
+  ("in_units", _on_constant("in_units", "schedule"), dict(batch_size=0), "batch_size"),
+  ("in_units", _on_constant("in_units", "schedule"), dict(batch_size=8, unit="tokens"), "seq_len"),
+  ("per_update", _on_constant("per_update", "schedule"), dict(every_k=0), "every_k"),
 ]
 
 

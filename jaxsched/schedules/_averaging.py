@@ -12,8 +12,7 @@ import optax
 from jax.typing import ArrayLike
 
 from jaxsched import _common as c
-
-ANNEAL_STRATEGIES = ("cos", "linear")
+from jaxsched.schedules._cyclic import ANNEAL_STRATEGIES  # OneCycleLR's, which SWALR shares
 
 
 def timm_ema_decay(
