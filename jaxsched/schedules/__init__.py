@@ -3,7 +3,8 @@
 ``_decay.py`` (PyTorch's decays), ``_warmup.py`` (warmups and transformers'
 warmup-then-decay schedules), ``_cyclic.py`` (CyclicLR, OneCycleLR),
 ``_phases.py`` (the studies' phase schedules), ``_composition.py`` (schedules
-made of schedules), ``_timm.py`` (timm's schedulers and LR noise).
+made of schedules), ``_timm.py`` (timm's schedulers and LR noise),
+``_pytorch_optimizer.py`` (pytorch_optimizer's schedulers).
 """
 
 from jaxsched.schedules._composition import adaptive_momentum
@@ -25,11 +26,17 @@ from jaxsched.schedules._decay import polynomial_decay
 from jaxsched.schedules._decay import step_decay
 from jaxsched.schedules._phases import bias_mitigation
 from jaxsched.schedules._phases import grokking
+from jaxsched.schedules._pytorch_optimizer import chebyshev
+from jaxsched.schedules._pytorch_optimizer import cosine_annealing_warmup_restarts
+from jaxsched.schedules._pytorch_optimizer import proportion
+from jaxsched.schedules._pytorch_optimizer import rex
+from jaxsched.schedules._pytorch_optimizer import warmup_poly_growth
 from jaxsched.schedules._timm import timm_cosine
 from jaxsched.schedules._timm import timm_multistep
 from jaxsched.schedules._timm import timm_poly
 from jaxsched.schedules._timm import timm_step
 from jaxsched.schedules._timm import timm_tanh
+from jaxsched.schedules._timm import timm_wsd
 from jaxsched.schedules._timm import with_noise
 from jaxsched.schedules._warmup import inverse_sqrt
 from jaxsched.schedules._warmup import noam
@@ -47,10 +54,12 @@ __all__ = (
   "adaptive_momentum",
   "bias_mitigation",
   "chained",
+  "chebyshev",
   "constant",
   "constant_factor",
   "cooldown",
   "cosine_annealing",
+  "cosine_annealing_warmup_restarts",
   "cosine_warm_restarts",
   "cyclic",
   "cyclic_momentum",
@@ -63,6 +72,8 @@ __all__ = (
   "one_cycle",
   "one_cycle_momentum",
   "polynomial_decay",
+  "proportion",
+  "rex",
   "sequential",
   "step_decay",
   "timm_cosine",
@@ -70,12 +81,14 @@ __all__ = (
   "timm_poly",
   "timm_step",
   "timm_tanh",
+  "timm_wsd",
   "untuned_warmup",
   "warmup",
   "warmup_constant",
   "warmup_cosine",
   "warmup_cosine_restarts",
   "warmup_linear",
+  "warmup_poly_growth",
   "warmup_polynomial",
   "warmup_stable_decay",
   "warmup_stable_decay_cycles",
