@@ -167,13 +167,13 @@ _ENTRIES = (
   ),
   _entry(
     _warmup.warmup_linear,
-    "transformers get_linear_schedule_with_warmup",
+    "transformers get_linear_schedule_with_warmup; pytorch_optimizer LinearScheduler",
     example=dict(peak_value=0.1, warmup_steps=20, total_steps=200),
     rate="peak_value",
   ),
   _entry(
     _warmup.warmup_cosine,
-    "transformers get_cosine_(with_min_lr_)schedule_with_warmup",
+    "transformers get_cosine_(with_min_lr_)schedule_with_warmup; pytorch_optimizer CosineScheduler",
     example=dict(peak_value=1.0, warmup_steps=20, total_steps=200),
     rate="peak_value",
   ),

@@ -662,6 +662,23 @@ BAD_INPUTS = [
   ("timm_step", None, dict(peak_value=0.1, decay_t=10, decay_rate=-0.5), "decay_rate"),
   ("timm_multistep", None, dict(peak_value=0.1, decay_t=[30, 10]), "decay_t"),
   ("timm_multistep", None, dict(peak_value=0.1, decay_t=[10], warmup_t=-1), "warmup_t"),
+  ("timm_wsd", None, dict(peak_value=0.1, t_initial=100, decay_t=101), "decay_t"),
+  ("timm_wsd", None, dict(peak_value=0.1, t_initial=100, decay_t=10, decay_fn="x"), "decay_fn"),
+  ("rex", None, dict(max_lr=NAN, total_steps=100), "max_lr"),
+  ("chebyshev", None, dict(init_value=0.1, num_epochs=0), "num_epochs"),
+  (
+    "cosine_annealing_warmup_restarts",
+    None,
+    dict(first_cycle_steps=10, warmup_steps=10),
+    "warmup_steps",
+  ),
+  ("warmup_poly_growth", None, dict(max_lr=0.1, poly_order=-1.0), "poly_order"),
+  (
+    "proportion",
+    None,
+    dict(schedule=jaxsched.constant(0.1), max_lr=0.1, min_value=INF),
+    "min_value",
+  ),
 ]
 
 

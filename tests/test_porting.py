@@ -378,7 +378,7 @@ def test_one_cycle_equals_torch_on_every_step_it_can_be_stepped():
   """Random cycles, any pct_start in [0, 1] (three phases above 0.5), to step total_steps."""
   rng = np.random.default_rng(7)
   checked = negatives = 0
-  for trial in range(60):
+  for trial in range(30):
     total = int(rng.integers(1, 50))
     kwargs = dict(
       total_steps=total,
@@ -389,30 +389,27 @@ def test_one_cycle_equals_torch_on_every_step_it_can_be_stepped():
       final_div_factor=float(rng.uniform(2.0, 1e4)),
     )
     try:
-      scheduler = L.OneCycleLR(_optimizer((0.1, 0.3), kind="adam"), max_lr=[0.1, 0.3], **kwargs)
+      scheduler = L.OneCycleLR(_optimizer((0.1,), kind="adam"), max_lr=0.1, **kwargs)
     except ZeroDivisionError:  # a first phase of zero length: torch divides 0 by 0
       continue
     for _ in range(int(rng.integers(0, _steppable(scheduler, total + 2)))):
       scheduler.step()
     n = _steppable(scheduler, 2 * total + 2)
-    converted = jaxsched.from_torch(scheduler, with_momentum=True)
+    lr, momentum = jaxsched.from_torch(scheduler, with_momentum=True)
     start, rates, moments = _tabulate.torch_values(scheduler, n, "test", momentum=True)
-    if rates.min() >= 0:
-      report = jaxsched.compare(scheduler, converted.learning_rate, n)
-      assert report.first_mismatch is None, (trial, kwargs, report)
-    else:  # torch's linear extrapolation at step total_steps: jaxsched gives 0 there
+    if rates.min() < 0:  # torch's linear extrapolation at step total_steps: 0 here
       negatives += 1
       assert kwargs["anneal_strategy"] == "linear" and np.all(rates[:-1] >= 0)
-    # A momentum extrapolated past 1 there is held at 1.
-    for got, want, top in (
-      (converted.learning_rate, rates, None),
-      (converted.momentum, moments, 1),
-    ):
-      for i, sched in enumerate(got):
-        curve = jax_curve(sched, start + n)[start:]
-        assert_curve_close(curve, np.clip(want[:, i], 0, top), what=f"{trial} {kwargs} {i}")
+      assert float(lr(start + n - 1)) == 0.0 and start + n - 1 == total
+      n -= 1
+    if n:
+      report = jaxsched.compare(scheduler, lr, n)
+      assert report.first_mismatch is None, (trial, kwargs, report)
+    # A momentum torch extrapolates past 1 at step total_steps is held at 1.
+    curve = jax_curve(momentum, start + len(moments))[start:]
+    assert_curve_close(curve, np.clip(moments[:, 0], 0, 1), what=f"momentum {trial} {kwargs}")
     checked += 1
-  assert checked > 40 and negatives > 3
+  assert checked > 20 and negatives > 2
 
 
 def test_one_cycle_three_phases_late_as_torch():

@@ -16,7 +16,6 @@ distinct closures would dominate the run; the parity tests run every conversion
 through ``jax.jit``, and a sample here is also checked jitted.
 """
 
-import copy
 import warnings
 
 import jax
@@ -24,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 import torch
 from pytorch_optimizer import lr_scheduler as po
+from test_porting import _steppable as torch_steppable
 from test_timm import TIMM  # timm's scheduler classes, loaded from its files
 from torch.optim import lr_scheduler as L
 from transformers import optimization as hf
@@ -312,16 +312,9 @@ def _advance(scheduler, k):
 
 def _steppable(scheduler, cap):
   """Rows of its rates a copy can give from now on, at most cap (torch raises past some)."""
-  if hasattr(scheduler, "step_update"):
+  if hasattr(scheduler, "step_update"):  # timm's: stateless, any step
     return cap
-  twin, n = copy.deepcopy(scheduler), 1
-  while n < cap:
-    try:
-      twin.step()
-    except (ValueError, ZeroDivisionError):
-      break
-    n += 1
-  return n
+  return torch_steppable(scheduler, cap)
 
 
 def _check(scheduler, converted, per_epoch, what):

@@ -276,7 +276,7 @@ def _random_object(rng, opt):
 
 def test_from_torch_random_objects_equal_the_objects():
   rng = np.random.default_rng(0)
-  for trial in range(60):
+  for trial in range(30):
     live = _random_object(rng, _optimizer())
     for _ in range(int(rng.integers(0, 20))):
       live.step()

@@ -95,7 +95,7 @@ def current_step(s: Any) -> int:
   """
   if is_timm(s):
     return 0
-  if is_pytorch_optimizer(s) and class_name(s) in PYTORCH_OPTIMIZER_CLASSES[:4]:
+  if is_pytorch_optimizer(s) and hasattr(s, "step_t"):
     return int(s.step_t) - (1 if class_name(s) == "REXScheduler" else 0)
   while not hasattr(s, "last_epoch") and hasattr(s, "_schedulers"):
     s = s._schedulers[0]  # pylint: disable=protected-access

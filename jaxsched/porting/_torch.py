@@ -384,8 +384,11 @@ def from_torch(
   negative past ``t_max``; the conversion stops at 0). Their
   ``get_chebyshev_schedule`` is :func:`chebyshev` and their
   ``get_wsd_schedule`` a sequence of :func:`warmup`,
-  :func:`warmup_stable_decay` and the final rate. None of them is converted
-  inside a SequentialLR or ChainedScheduler.
+  :func:`warmup_stable_decay` and the final rate (odd in the reference: only
+  its cosine cooldown ends at ``min_lr_ratio``; its 1-sqrt, linear and
+  1-square cooldowns fall to 0 and the rate jumps up to ``min_lr_ratio``
+  after them, as converted). None of them is converted inside a
+  SequentialLR or ChainedScheduler.
 
   A saved ``state_dict`` (a checkpoint on disk: ``torch.load(path)["scheduler"]``)
   converts as the live object would, given ``scheduler_class``: the class or
