@@ -69,7 +69,29 @@ GROUPS = (
     "timm schedules",
     "timm's schedulers (``timm.scheduler``) with timm's keyword names and defaults, and "
     "timm's learning-rate noise for any schedule.",
-    ("timm_cosine", "timm_tanh", "timm_poly", "timm_step", "timm_multistep", "with_noise"),
+    (
+      "timm_cosine",
+      "timm_tanh",
+      "timm_poly",
+      "timm_step",
+      "timm_multistep",
+      "timm_wsd",
+      "with_noise",
+    ),
+  ),
+  Group(
+    "pytorch_optimizer",
+    "pytorch_optimizer schedules",
+    "The LR schedulers of pytorch_optimizer (``pytorch_optimizer.lr_scheduler``) with its "
+    "keyword names; its ``LinearScheduler`` and ``CosineScheduler`` are ``warmup_linear`` "
+    "and ``warmup_cosine`` with ``hold_after_end=False``.",
+    (
+      "rex",
+      "chebyshev",
+      "cosine_annealing_warmup_restarts",
+      "warmup_poly_growth",
+      "proportion",
+    ),
   ),
   Group(
     "composition",
@@ -150,8 +172,8 @@ GROUPS = (
   ),
   Group(
     "porting",
-    "Porting from PyTorch and transformers",
-    "Read a PyTorch scheduler or a transformers schedule into a jaxsched schedule, "
+    "Porting from PyTorch, transformers, timm and pytorch_optimizer",
+    "Read a scheduler (live, or its saved ``state_dict``) into a jaxsched schedule, "
     "go back, and compare two schedules step by step.",
     (
       "from_torch",

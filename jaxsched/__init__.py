@@ -45,11 +45,13 @@ from jaxsched.schedules import adaptive_momentum
 from jaxsched.schedules import BatchSchedule
 from jaxsched.schedules import bias_mitigation
 from jaxsched.schedules import chained
+from jaxsched.schedules import chebyshev
 from jaxsched.schedules import constant
 from jaxsched.schedules import constant_factor
 from jaxsched.schedules import consumed
 from jaxsched.schedules import cooldown
 from jaxsched.schedules import cosine_annealing
+from jaxsched.schedules import cosine_annealing_warmup_restarts
 from jaxsched.schedules import cosine_warm_restarts
 from jaxsched.schedules import cyclic
 from jaxsched.schedules import cyclic_momentum
@@ -66,7 +68,9 @@ from jaxsched.schedules import one_cycle_momentum
 from jaxsched.schedules import per_update
 from jaxsched.schedules import piecewise_linear
 from jaxsched.schedules import polynomial_decay
+from jaxsched.schedules import proportion
 from jaxsched.schedules import rampup_batch_size
+from jaxsched.schedules import rex
 from jaxsched.schedules import sequential
 from jaxsched.schedules import staged_batch_size
 from jaxsched.schedules import step_decay
@@ -78,12 +82,14 @@ from jaxsched.schedules import timm_multistep
 from jaxsched.schedules import timm_poly
 from jaxsched.schedules import timm_step
 from jaxsched.schedules import timm_tanh
+from jaxsched.schedules import timm_wsd
 from jaxsched.schedules import untuned_warmup
 from jaxsched.schedules import warmup
 from jaxsched.schedules import warmup_constant
 from jaxsched.schedules import warmup_cosine
 from jaxsched.schedules import warmup_cosine_restarts
 from jaxsched.schedules import warmup_linear
+from jaxsched.schedules import warmup_poly_growth
 from jaxsched.schedules import warmup_polynomial
 from jaxsched.schedules import warmup_stable_decay
 from jaxsched.schedules import warmup_stable_decay_cycles
@@ -149,12 +155,14 @@ __all__ = (
   "bias_mitigation",
   "catalog",
   "chained",
+  "chebyshev",
   "compare",
   "constant",
   "constant_factor",
   "consumed",
   "cooldown",
   "cosine_annealing",
+  "cosine_annealing_warmup_restarts",
   "cosine_warm_restarts",
   "current_learning_rate",
   "current_scale",
@@ -192,10 +200,12 @@ __all__ = (
   "plot",
   "plot_law",
   "polynomial_decay",
+  "proportion",
   "rampup_batch_size",
   "reduce_on_plateau",
   "registry",
   "resolve_config",
+  "rex",
   "schedule_free_adamw",
   "schedule_free_eval_params",
   "schedule_free_sgd",
@@ -210,6 +220,7 @@ __all__ = (
   "timm_poly",
   "timm_step",
   "timm_tanh",
+  "timm_wsd",
   "to_torch",
   "untuned_warmup",
   "warmup",
@@ -217,6 +228,7 @@ __all__ = (
   "warmup_cosine",
   "warmup_cosine_restarts",
   "warmup_linear",
+  "warmup_poly_growth",
   "warmup_polynomial",
   "warmup_stable_decay",
   "warmup_stable_decay_cycles",

@@ -16,6 +16,7 @@ from jaxsched.schedules import _cyclic
 from jaxsched.schedules import _decay
 from jaxsched.schedules import _phases
 from jaxsched.schedules import _piecewise
+from jaxsched.schedules import _pytorch_optimizer
 from jaxsched.schedules import _timm
 from jaxsched.schedules import _units
 from jaxsched.schedules import _warmup
@@ -178,13 +179,13 @@ _ENTRIES = (
   ),
   _entry(
     _warmup.warmup_linear,
-    "transformers get_linear_schedule_with_warmup",
+    "transformers get_linear_schedule_with_warmup; pytorch_optimizer LinearScheduler",
     example=dict(peak_value=0.1, warmup_steps=20, total_steps=200),
     rate="peak_value",
   ),
   _entry(
     _warmup.warmup_cosine,
-    "transformers get_cosine_(with_min_lr_)schedule_with_warmup",
+    "transformers get_cosine_(with_min_lr_)schedule_with_warmup; pytorch_optimizer CosineScheduler",
     example=dict(peak_value=1.0, warmup_steps=20, total_steps=200),
     rate="peak_value",
   ),
@@ -267,6 +268,61 @@ _ENTRIES = (
     "timm MultiStepLRScheduler(decay_t, decay_rate, warmup)",
     example=dict(peak_value=0.1, decay_t=[40, 90, 150], decay_rate=0.3),
     rate="peak_value",
+  ),
+  _entry(
+    _timm.timm_wsd,
+    "timm WSDLRScheduler(decay_t, stable_fn, decay_fn, warmup)",
+    example=dict(
+      peak_value=0.1,
+      t_initial=150,
+      decay_t=50,
+      lr_min=1e-3,
+      warmup_t=10,
+      warmup_lr_init=1e-3,
+    ),
+    rate="peak_value",
+  ),
+  _entry(
+    _pytorch_optimizer.rex,
+    "pytorch_optimizer REXScheduler(total_steps, max_lr, min_lr)",
+    example=dict(max_lr=0.1, total_steps=180, min_lr=1e-3),
+    rate="max_lr",
+  ),
+  _entry(
+    _pytorch_optimizer.chebyshev,
+    "pytorch_optimizer get_chebyshev_schedule(num_epochs)",
+    example=dict(init_value=0.01, num_epochs=30),
+    rate="init_value",
+  ),
+  _entry(
+    _pytorch_optimizer.cosine_annealing_warmup_restarts,
+    "pytorch_optimizer CosineAnnealingWarmupRestarts(..., gamma)",
+    example=dict(
+      first_cycle_steps=50,
+      cycle_mult=1.5,
+      max_lr=0.1,
+      min_lr=1e-3,
+      warmup_steps=10,
+      gamma=0.7,
+    ),
+    rate="max_lr",
+  ),
+  _entry(
+    _pytorch_optimizer.warmup_poly_growth,
+    "pytorch_optimizer PolyScheduler(poly_order, max_lr, min_lr, init_lr, warmup_steps)",
+    example=dict(max_lr=0.01, warmup_steps=20, poly_order=0.5, init_lr=1e-3),
+    rate="max_lr",
+  ),
+  _entry(
+    _pytorch_optimizer.proportion,
+    "pytorch_optimizer ProportionScheduler (GSAM's rho from the LR)",
+    nested=("schedule",),
+    example=dict(
+      schedule=dict(type="warmup_cosine", peak_value=0.1, warmup_steps=10, total_steps=180),
+      max_lr=0.1,
+      max_value=0.05,
+      min_value=0.01,
+    ),
   ),
   _entry(
     _phases.grokking,

@@ -21,7 +21,7 @@ import numpy as np
 INT32_MAX = 2**31 - 1
 
 WARMUP_KINDS = ("linear", "cosine", "exponential", "polynomial", "1-sqrt")
-DECAY_KINDS = ("linear", "cosine", "1-sqrt")
+DECAY_KINDS = ("linear", "cosine", "1-sqrt", "1-square")
 
 _Factory = TypeVar("_Factory", bound=Callable[..., Any])
 
@@ -143,6 +143,17 @@ def log_of(x: Any, dtype: jnp.dtype) -> jax.Array:
   if value is not None:
     return jnp.asarray(np.log(value.astype(np.float64)), dtype)
   return jnp.log(jnp.asarray(x, dtype))
+
+
+def whole_power(base: Any, k: jax.Array, dtype: jnp.dtype) -> jax.Array:
+  """``base ** k`` for ``base >= 0`` and a whole ``k >= 0`` (float), with ``0 ** 0 = 1``.
+
+  ``exp(k log base)`` with the logarithm of a concrete base taken in float64.
+  """
+  b = as_value(base, dtype)
+  value = concrete(base)
+  safe = jnp.where(b > 0, b, 1.0) if value is None else np.where(value > 0, value, 1.0)
+  return jnp.where(k == 0, 1.0, jnp.where(b > 0, jnp.exp(k * log_of(safe, dtype)), 0.0))
 
 
 def muldiv(n: Any, p: Any, q: Any, r: Any = 0) -> tuple[jax.Array, jax.Array]:
@@ -310,7 +321,8 @@ def decay_factor(kind: str, x: jax.Array, num_cycles: Any = 0.5) -> jax.Array:
   .. math::
     \\text{linear: } 1 - x \\qquad
     \\text{cosine: } \\tfrac{1 + \\cos(2 \\pi c x)}{2} \\qquad
-    \\text{1-sqrt: } 1 - \\sqrt{x}
+    \\text{1-sqrt: } 1 - \\sqrt{x} \\qquad
+    \\text{1-square: } 1 - x^2
   """
   if kind == "linear":
     return 1.0 - x
@@ -318,6 +330,8 @@ def decay_factor(kind: str, x: jax.Array, num_cycles: Any = 0.5) -> jax.Array:
     return cosine_factor(x, num_cycles)
   if kind == "1-sqrt":
     return 1.0 - jnp.sqrt(x)
+  if kind == "1-square":
+    return (1.0 - x) * (1.0 + x)
   raise ValueError(f"unknown decay kind {kind!r}")
 
 

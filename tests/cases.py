@@ -87,7 +87,7 @@ def upper_bound(name: str, kwargs: Dict[str, Any]) -> float:
   ):
     return float(kw["peak_value"])
   if name == "warmup_linear":
-    return max(kw["peak_value"], get("end_value", 0.0))
+    return max(kw["peak_value"], get("end_value", 0.0), get("init_value", 0.0))
   if name == "warmup_cosine":
     return max(kw["peak_value"], get("end_value", 0.0), get("init_value", 0.0))
   if name == "noam":
@@ -112,6 +112,21 @@ def upper_bound(name: str, kwargs: Dict[str, Any]) -> float:
     return max(decay, get("min_decay", 0.0)) if get("use_warmup", False) else decay
   if name.startswith("timm_"):
     return max(kw["peak_value"], get("warmup_lr_init", 0.0), get("lr_min", 0.0))
+  if name in ("rex", "cosine_annealing_warmup_restarts"):
+    return max(kw["max_lr"], get("min_lr", 1e-6 if name != "rex" else 0.0))
+  if name == "chebyshev":  # the reciprocal nodes 1 / (c - r cos theta) stay below 1 / small_m
+    return kw["init_value"] / get("small_m", 0.05)
+  if name == "warmup_poly_growth":  # min + (max - min) (t - W)^k grows to the last step
+    top, floor = kw["max_lr"], get("min_lr", 0.0)
+    grown = floor + (top - floor) * (2**31 - 1 - get("warmup_steps", 0)) ** get("poly_order", 0.5)
+    return max(top, get("init_lr", 0.0), grown)
+  if name == "proportion":  # linear in the rate, which stays in [0, the schedule's bound]
+    high, low = get("max_value", 2.0), get("min_value", 2.0)
+    top, floor = kw["max_lr"], get("min_lr", 0.0)
+    if top <= floor:
+      return high
+    ends = [low + (high - low) * (lr - floor) / (top - floor) for lr in (0.0, bound_of(kwargs))]
+    return max(ends)
   if name == "cooldown":
     return max(_PART_BOUNDS[id(kwargs["schedule"])], get("end_value", 0.0))
   if name == "with_noise":
@@ -123,6 +138,11 @@ def upper_bound(name: str, kwargs: Dict[str, Any]) -> float:
   if name in ("in_units", "per_update"):
     return _PART_BOUNDS[id(kwargs["schedule"])]
   raise KeyError(f"no upper bound known for {name!r}")
+
+
+def bound_of(kwargs: Dict[str, Any]) -> float:
+  """The bound recorded for the schedule a composite case nests as ``schedule``."""
+  return _PART_BOUNDS[id(kwargs["schedule"])]
 
 
 def _chained(init_value, factor_schedules):
@@ -223,6 +243,82 @@ _MORE: List[Tuple[str, Dict[str, Any]]] = [
   (
     "timm_cosine/k_decay_prefix",
     dict(peak_value=1.0, t_initial=200, k_decay=2.0, warmup_t=20, warmup_prefix=True),
+  ),
+  (
+    "timm_wsd/rsqrt_linear",
+    dict(
+      peak_value=0.5,
+      t_initial=300,
+      decay_t=100,
+      stable_fn="rsqrt",
+      decay_fn="linear",
+      warmup_t=20,
+      lr_min=1e-3,
+    ),
+  ),
+  (
+    "timm_wsd/power_exp",
+    dict(
+      peak_value=1.0,
+      t_initial=200,
+      decay_t=200,
+      stable_fn="power",
+      stable_timescale=5.0,
+      stable_power=0.8,
+      decay_fn="exp",
+      decay_ratio=0.05,
+    ),
+  ),
+  (
+    "timm_wsd/cosine_power",
+    dict(peak_value=0.1, t_initial=100, decay_t=30, decay_fn="power", decay_power=2.0),
+  ),
+  ("rex/no_floor", dict(max_lr=1.0, total_steps=100)),
+  ("chebyshev/narrow", dict(init_value=0.1, num_epochs=9, small_m=0.2, big_m=2.0)),
+  (
+    "cosine_annealing_warmup_restarts/shrinking",
+    dict(first_cycle_steps=40, cycle_mult=0.5, max_lr=1.0, min_lr=0.01, gamma=0.9),
+  ),
+  (
+    "warmup_poly_growth/order2",
+    dict(max_lr=1e-3, warmup_steps=0, poly_order=2.0, min_lr=1e-4),
+  ),
+  (
+    "proportion/equal_bounds",
+    dict(
+      schedule=_part(jaxsched.cosine_annealing, init_value=0.1, t_max=100),
+      max_lr=0.1,
+      min_lr=0.1,
+      max_value=0.2,
+    ),
+  ),
+  (
+    "warmup_linear/follow",
+    dict(
+      peak_value=1.0,
+      warmup_steps=10,
+      total_steps=100,
+      end_value=0.1,
+      init_value=0.2,
+      hold_after_end=False,
+    ),
+  ),
+  (
+    "warmup_cosine/follow",
+    dict(peak_value=1.0, warmup_steps=10, total_steps=100, num_cycles=0.75, hold_after_end=False),
+  ),
+  (
+    "one_cycle/three_phase_late",
+    dict(max_lr=1.0, total_steps=120, pct_start=0.8, three_phase=True, anneal_strategy="linear"),
+  ),
+  (
+    "cooldown/1-square",
+    dict(
+      schedule=_part(jaxsched.constant, value=0.1),
+      start_step=100,
+      decay_steps=50,
+      decay_kind="1-square",
+    ),
   ),
   (
     "grokking/fractions",

@@ -507,7 +507,7 @@ def test_unknown_keyword_names_it_and_lists_keywords():
     ValueError,
     match=r"^from_config: config: unknown keyword 'eta_min' for "
     r"type 'warmup_cosine'; warmup_cosine takes peak_value, warmup_steps, "
-    r"total_steps, end_value, init_value, num_cycles, warmup_kind$",
+    r"total_steps, end_value, init_value, num_cycles, warmup_kind, hold_after_end$",
   ):
     from_config(
       {
@@ -826,7 +826,7 @@ def test_build_replaces_the_leading_argument_of_a_varargs_factory():
       "eta_min",
       r"^ResolvedConfig.build: warmup_cosine takes "
       r"no keyword 'eta_min'; it takes peak_value, warmup_steps, total_steps, end_value, "
-      r"init_value, num_cycles, warmup_kind$",
+      r"init_value, num_cycles, warmup_kind, hold_after_end$",
     ),
     (RATE_CASES["cosine_warmup"][0], "min_lr", r"warmup_cosine takes no keyword 'min_lr'"),
     (

@@ -36,7 +36,7 @@ def test_every_schedule_has_a_gallery_example():
 
 def test_guides_exist():
   names = {p.stem for p in GUIDES}
-  assert {"porting", "sweeps", "adaptive", "checkpointing", "lr_find", "studies"} <= names
+  assert {"porting", "sweeps", "adaptive", "checkpointing", "resume", "lr_find", "studies"} <= names
 
 
 @pytest.mark.parametrize(

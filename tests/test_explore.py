@@ -106,6 +106,8 @@ def test_choices_are_what_each_factory_accepts(server):
     "anneal_strategy": {table(jaxsched.one_cycle, "ANNEAL_STRATEGIES")},
     "noise_type": {table(jaxsched.with_noise, "NOISE_TYPES")},
     "unit": {table(jaxsched.in_units, "UNITS")},
+    "stable_fn": {table(jaxsched.timm_wsd, "WSD_STABLE_FNS")},
+    "decay_fn": {table(jaxsched.timm_wsd, "WSD_DECAY_FNS")},
   }
   seen = 0
   for schema in _explore.schedules():

@@ -423,6 +423,52 @@ def test_second_call_with_new_values_and_lr_bounds_does_not_trace_again():
   assert not np.allclose(first.losses, second.losses)
 
 
+def test_weakly_typed_inputs_do_not_trace_again():
+  """``jnp.full(n, 2.0)`` is weakly typed, ``jnp.ones(n)`` is not: one program for both."""
+  traces = []
+
+  def loss_fn(w, batch):
+    traces.append(1)  # runs only while JAX traces the function
+    return jnp.sum((w * batch["x"]) ** 2) * batch["scale"]
+
+  kw = dict(num_steps=20, diverge_threshold=1e6)
+  jaxsched.lr_find(loss_fn, jnp.ones(3), {"x": jnp.ones(3), "scale": jnp.float32(1.0)}, **kw)
+  count = len(traces)
+  weak = jnp.full(3, 2.0)
+  assert weak.weak_type and not jnp.ones(3).weak_type
+  batch = {"x": jnp.full(3, 0.5), "scale": 2.0}  # and a Python number
+  second = jaxsched.lr_find(loss_fn, weak, batch, **kw)
+  assert len(traces) == count
+  jaxsched.lr_find(loss_fn, np.ones(3), {"x": np.ones(3), "scale": np.float32(3.0)}, **kw)
+  assert len(traces) == count
+  # The new values were used: the Python loop's curve for them.
+  lrs = np.geomspace(1e-7, 10.0, 20)
+  want = _loop_losses(loss_fn, weak, [batch] * 20, lrs, optax.sgd)
+  np.testing.assert_allclose(second.losses, want[: len(second.losses)], rtol=2e-5)
+
+
+@pytest.mark.parametrize("num_trials", [1, 3])
+def test_a_failed_range_test_raises_instead_of_suggesting(num_trials):
+  loss = lambda w, x: jnp.sum((w * x) ** 2)
+  kw = dict(num_steps=30, num_trials=num_trials)
+  if num_trials > 1:
+    kw["init_fn"] = lambda key: jnp.full(3, jnp.nan)
+    params = None
+  else:
+    params = jnp.full(3, jnp.nan)
+  which = "trial 0 of 3" if num_trials > 1 else "the range test"
+  with pytest.raises(
+    ValueError, match=rf"{which} failed, no learning rate to suggest: the loss at step 0 "
+  ):
+    jaxsched.lr_find(loss, params, jnp.ones(3), **kw)
+  # Finite at step 0, diverged after the first update: start_lr is already too high.
+  with pytest.raises(ValueError, match=r"diverged at step 1 .*lower start_lr"):
+    jaxsched.lr_find(loss, jnp.ones(3), jnp.full(3, 100.0), start_lr=1.0, num_steps=30)
+  # A range test that reaches step 2 still suggests.
+  result = jaxsched.lr_find(loss, jnp.ones(3), jnp.ones(3), num_steps=30)
+  assert result.stop_step >= 2 and np.isfinite(result.suggestion)
+
+
 def test_trials_keys_and_chunks_do_not_trace_again():
   loss_fn, traces, _, _ = _counting_regression()
   init_fn = lambda key: {"w": jax.random.normal(key, (5, 4)) * 0.5, "v": jnp.ones(4) * 0.5}

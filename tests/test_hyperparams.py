@@ -99,7 +99,7 @@ def one_cycle_kwargs(draw):
   return dict(
     max_lr=draw(_values(1e-5, 10.0)),
     total_steps=draw(st.integers(50, 1000)),
-    pct_start=draw(_values(0.05, 0.45 if three_phase else 0.95)),
+    pct_start=draw(_values(0.05, 0.95)),
     anneal_strategy=draw(st.sampled_from(("cos", "linear"))),
     div_factor=draw(_values(1.0, 100.0)),
     final_div_factor=draw(_values(1.0, 1e4)),
@@ -406,8 +406,8 @@ BAD_INPUTS = [
   ("one_cycle", None, dict(max_lr=0.1, total_steps=100, pct_start=1.5), "pct_start"),
   ("one_cycle", None, dict(max_lr=0.1, total_steps=100, pct_start=-0.1), "pct_start"),
   ("one_cycle", None, dict(max_lr=0.1, total_steps=100, pct_start=NAN), "pct_start"),
-  ("one_cycle", None, dict(max_lr=0.1, total_steps=100, pct_start=0.0), "pct_start"),
-  ("one_cycle", None, dict(max_lr=0.1, total_steps=100, pct_start=1.0), "pct_start"),
+  ("one_cycle", None, dict(max_lr=0.1, total_steps=100, pct_start=1.0001), "pct_start"),
+  ("one_cycle", None, dict(max_lr=0.1, total_steps=100, three_phase=1), "three_phase"),
   (
     "one_cycle",
     None,
@@ -676,6 +676,23 @@ BAD_INPUTS = [
   ("in_units", _on_constant("in_units", "schedule"), dict(batch_size=0), "batch_size"),
   ("in_units", _on_constant("in_units", "schedule"), dict(batch_size=8, unit="tokens"), "seq_len"),
   ("per_update", _on_constant("per_update", "schedule"), dict(every_k=0), "every_k"),
+  ("timm_wsd", None, dict(peak_value=0.1, t_initial=100, decay_t=101), "decay_t"),
+  ("timm_wsd", None, dict(peak_value=0.1, t_initial=100, decay_t=10, decay_fn="x"), "decay_fn"),
+  ("rex", None, dict(max_lr=NAN, total_steps=100), "max_lr"),
+  ("chebyshev", None, dict(init_value=0.1, num_epochs=0), "num_epochs"),
+  (
+    "cosine_annealing_warmup_restarts",
+    None,
+    dict(first_cycle_steps=10, warmup_steps=10),
+    "warmup_steps",
+  ),
+  ("warmup_poly_growth", None, dict(max_lr=0.1, poly_order=-1.0), "poly_order"),
+  (
+    "proportion",
+    None,
+    dict(schedule=jaxsched.constant(0.1), max_lr=0.1, min_value=INF),
+    "min_value",
+  ),
 ]
 
 

@@ -361,6 +361,12 @@ _ONE_CYCLES = [
   pytest.param(1.0, 2, 0.3, "cos", False, 25.0, 1e4, id="T2-cos"),
   pytest.param(0.3, 1, 0.3, "linear", False, 25.0, 1e4, id="T1-linear"),
   pytest.param(0.2, 400, 0.45, "cos", False, 5.0, 50.0, id="T400-cos"),
+  # pct_start anywhere in [0, 1], as torch accepts: three phases above 0.5 end in the second.
+  pytest.param(0.1, 40, 0.7, "cos", True, 25.0, 1e4, id="T40-cos-3phase-late"),
+  pytest.param(0.1, 33, 1.0, "linear", True, 10.0, 100.0, id="T33-linear-3phase-pct1"),
+  pytest.param(0.1, 21, 0.52, "cos", True, 25.0, 1e4, id="T21-cos-3phase-just-late"),
+  pytest.param(0.1, 20, 0.0, "cos", False, 25.0, 1e4, id="T20-cos-pct0"),
+  pytest.param(0.1, 20, 1.0, "linear", False, 25.0, 1e4, id="T20-linear-pct1"),
 ]
 
 

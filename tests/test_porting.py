@@ -8,11 +8,13 @@ identical scheduler from step 0 (steps count from construction) and, at
 ``scheduler.last_epoch``, the rate the optimizer holds now.
 """
 
+import copy
 import io
 import os
 import pathlib
 import subprocess
 import sys
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -27,6 +29,7 @@ from transformers import optimization as hf
 
 import jaxsched
 from jaxsched.porting import _objects
+from jaxsched.porting import _tabulate
 from jaxsched.porting import _transformers
 
 KS = (0, 1, 7)  # steps taken before converting
@@ -247,15 +250,15 @@ def test_steps_per_epoch_counts_updates():
 
 PEAK = 1e-3
 
-# get_* function -> (optimizer -> scheduler, steps). Cosine schedules are compared
-# up to num_training_steps, after which jaxsched holds (transformers does not).
+# get_* function -> (optimizer -> scheduler, steps), compared past num_training_steps:
+# the cosine schedules follow transformers' cosine back up there.
 HF_CASES = {
   "get_constant_schedule": (lambda o: hf.get_constant_schedule(o), 10),
   "get_constant_schedule_with_warmup": (lambda o: hf.get_constant_schedule_with_warmup(o, 6), 12),
   "get_linear_schedule_with_warmup": (lambda o: hf.get_linear_schedule_with_warmup(o, 4, 20), 26),
   "get_cosine_schedule_with_warmup": (
     lambda o: hf.get_cosine_schedule_with_warmup(o, 4, 20, num_cycles=0.75),
-    21,
+    61,
   ),
   "get_cosine_with_hard_restarts_schedule_with_warmup": (
     lambda o: hf.get_cosine_with_hard_restarts_schedule_with_warmup(o, 3, 20, num_cycles=3),
@@ -268,13 +271,13 @@ HF_CASES = {
   "get_inverse_sqrt_schedule": (lambda o: hf.get_inverse_sqrt_schedule(o, 5, timescale=3), 20),
   "get_cosine_with_min_lr_schedule_with_warmup": (
     lambda o: hf.get_cosine_with_min_lr_schedule_with_warmup(o, 4, 20, min_lr=1e-5),
-    21,
+    61,
   ),
   "get_cosine_with_min_lr_schedule_with_warmup_lr_rate": (
     lambda o: hf.get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
       o, 5, 20, min_lr_rate=0.1, warmup_lr_rate=0.2
     ),
-    20,
+    60,
   ),
   "get_wsd_schedule": (
     lambda o: hf.get_wsd_schedule(
@@ -326,15 +329,111 @@ def test_from_torch_matches_transformers(case):
   _check_parity(make, n, lrs=(PEAK, 3 * PEAK))
 
 
-def test_transformers_cosine_hold_after_the_end_is_documented():
-  # transformers keeps following the cosine after num_training_steps; the conversion
-  # holds the value it has there (0 for the usual half cosine).
-  scheduler = hf.get_cosine_schedule_with_warmup(_optimizer((PEAK,)), 2, 10)
-  want, _ = _run(scheduler, 16)
-  got = jax_curve(jaxsched.from_torch(scheduler), 16)
-  assert_curve_close(got[:11], want[:11, 0], what="cosine up to the end")
-  np.testing.assert_array_equal(got[10:], 0.0)
-  assert want[11:, 0].min() > 0  # the reference climbs back up
+@pytest.mark.parametrize(
+  "make",
+  [
+    lambda o: hf.get_cosine_schedule_with_warmup(o, 2, 10),
+    lambda o: hf.get_cosine_schedule_with_warmup(o, 0, 7, num_cycles=1.5),
+    lambda o: hf.get_cosine_schedule_with_warmup(o, 5, 5),  # T == W: transformers divides by 1
+    lambda o: hf.get_cosine_with_min_lr_schedule_with_warmup(o, 3, 13, min_lr_rate=0.2),
+    lambda o: hf.get_cosine_with_min_lr_schedule_with_warmup_lr_rate(o, 0, 9, min_lr_rate=0.1),
+    lambda o: hf.get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
+      o, 4, 11, num_cycles=0.8, min_lr=1e-5
+    ),
+  ],
+)
+def test_transformers_cosine_is_followed_past_the_end(make):
+  # transformers keeps following the cosine after num_training_steps (back up to the
+  # peak for a half cosine); the conversion does too, at every step the object is stepped.
+  scheduler = make(_optimizer((PEAK, 2 * PEAK)))
+  for _ in range(5):
+    scheduler.step()
+  converted = jaxsched.from_torch(scheduler)
+  total = scheduler.lr_lambdas[0].keywords["num_training_steps"]
+  report = jaxsched.compare(scheduler, converted, 12 * total, atol=1e-6 * PEAK)
+  assert report.first_mismatch is None, report
+  want, _ = _run(make(_optimizer((PEAK,))), 3 * total)
+  assert want[total + 1 :, 0].max() > 0.5 * PEAK  # the reference climbs back up
+  # get_scheduler, from the same table, follows it too.
+  kw = scheduler.lr_lambdas[0].keywords
+  name = {
+    "_get_cosine_schedule_with_warmup_lr_lambda": "cosine_with_min_lr",
+    "_get_cosine_with_min_lr_schedule_with_warmup_lr_rate_lambda": "cosine_warmup_with_min_lr",
+  }[scheduler.lr_lambdas[0].func.__name__]
+  specific = {"num_cycles": kw["num_cycles"], "min_lr_rate": kw.get("min_lr_rate", 0.0)}
+  if name == "cosine_warmup_with_min_lr":
+    specific["warmup_lr_rate"] = kw["warmup_lr_rate"]
+  by_name = jaxsched.get_scheduler(name, PEAK, kw["num_warmup_steps"], total, specific)
+  assert_curve_close(jax_curve(by_name, 3 * total), want[:, 0], what=f"get_scheduler {name}")
+
+
+# ----------------------------------------------------------------- OneCycleLR
+
+
+def _steppable(scheduler, cap):
+  """How many steps from now a copy of ``scheduler`` can be stepped through (at most cap)."""
+  twin, n = copy.deepcopy(scheduler), 1
+  with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    while n < cap:
+      try:
+        twin.step()
+      except (ValueError, ZeroDivisionError):
+        break
+      n += 1
+  return n
+
+
+def test_one_cycle_equals_torch_on_every_step_it_can_be_stepped():
+  """Random cycles, any pct_start in [0, 1] (three phases above 0.5), to step total_steps."""
+  rng = np.random.default_rng(7)
+  checked = negatives = 0
+  for trial in range(30):
+    total = int(rng.integers(1, 50))
+    kwargs = dict(
+      total_steps=total,
+      pct_start=float(rng.choice([0.0, 1.0, rng.uniform(0.5, 1.0), rng.uniform(0.0, 1.0)])),
+      three_phase=bool(rng.integers(2)),
+      anneal_strategy=str(rng.choice(["cos", "linear"])),
+      div_factor=float(rng.uniform(2.0, 50.0)),
+      final_div_factor=float(rng.uniform(2.0, 1e4)),
+    )
+    try:
+      scheduler = L.OneCycleLR(_optimizer((0.1,), kind="adam"), max_lr=0.1, **kwargs)
+    except ZeroDivisionError:  # a first phase of zero length: torch divides 0 by 0
+      continue
+    for _ in range(int(rng.integers(0, _steppable(scheduler, total + 2)))):
+      scheduler.step()
+    n = _steppable(scheduler, 2 * total + 2)
+    lr, momentum = jaxsched.from_torch(scheduler, with_momentum=True)
+    start, rates, moments = _tabulate.torch_values(scheduler, n, "test", momentum=True)
+    if rates.min() < 0:  # torch's linear extrapolation at step total_steps: 0 here
+      negatives += 1
+      assert kwargs["anneal_strategy"] == "linear" and np.all(rates[:-1] >= 0)
+      assert float(lr(start + n - 1)) == 0.0 and start + n - 1 == total
+      n -= 1
+    if n:
+      report = jaxsched.compare(scheduler, lr, n)
+      assert report.first_mismatch is None, (trial, kwargs, report)
+    # A momentum torch extrapolates past 1 at step total_steps is held at 1.
+    curve = jax_curve(momentum, start + len(moments))[start:]
+    assert_curve_close(curve, np.clip(moments[:, 0], 0, 1), what=f"momentum {trial} {kwargs}")
+    checked += 1
+  assert checked > 20 and negatives > 2
+
+
+def test_one_cycle_three_phases_late_as_torch():
+  """pct_start > 0.5 with three phases: the cycle ends while the rate falls back."""
+  for pct in (0.6, 0.75, 0.9, 1.0):
+    _check_parity(
+      lambda o, pct=pct: L.OneCycleLR(
+        o, max_lr=0.1, total_steps=30, pct_start=pct, three_phase=True
+      ),
+      31,
+      lrs=(0.1,),
+    )
+    sched = jaxsched.one_cycle(0.1, 30, pct_start=pct, three_phase=True)
+    assert float(sched(29)) > 0.1 / 25 * 1.001  # still above the initial rate at the end
 
 
 @pytest.mark.parametrize(
@@ -674,6 +773,116 @@ def test_compare_finds_an_injected_deviation():
   assert jaxsched.compare(stepped, bad, 10).first_mismatch == 37
   # Schedules on both sides.
   assert jaxsched.compare(good, bad, 60, atol=1e-9).first_mismatch == 37
+
+
+def test_compare_steps_per_epoch():
+  scheduler = L.StepLR(_optimizer(), step_size=2, gamma=0.5)
+  for _ in range(3):
+    scheduler.step()
+  per_update = jaxsched.from_torch(scheduler, steps_per_epoch=4)
+  assert jaxsched.compare(scheduler, per_update, 40, steps_per_epoch=4).first_mismatch is None
+  report = jaxsched.compare(scheduler, per_update, 40)  # epochs against updates: found
+  assert report.first_mismatch is not None
+  with pytest.raises(ValueError, match="steps_per_epoch applies to a torch or timm scheduler"):
+    jaxsched.compare(jaxsched.constant(1.0), jaxsched.constant(1.0), 5, steps_per_epoch=2)
+
+
+# ----------------------------------------------------------- saved state_dicts
+
+# TORCH_CASES' classes, given as from_torch's scheduler_class (composites with their parts).
+STATE_CLASSES = {
+  "SequentialLR": ("SequentialLR", ["LinearLR", L.ExponentialLR, "CosineAnnealingLR"]),
+  "SequentialLR-transformers": None,  # a LambdaLR inside: its function is not saved
+  "ChainedScheduler": ("ChainedScheduler", ["ConstantLR", "ExponentialLR", "MultiStepLR"]),
+  "Chained-in-Chained": (
+    "ChainedScheduler",
+    [("ChainedScheduler", ["LinearLR", "StepLR"]), "PolynomialLR"],
+  ),
+  "Sequential-in-Sequential": (
+    "SequentialLR",
+    [("SequentialLR", ["ExponentialLR", "StepLR"]), "CosineAnnealingLR"],
+  ),
+  "Chained-in-Sequential": (
+    "SequentialLR",
+    [("ChainedScheduler", ["ConstantLR", "ExponentialLR", "PolynomialLR"]), "StepLR"],
+  ),
+}
+
+
+@pytest.mark.parametrize("case", list(TORCH_CASES))
+def test_from_torch_reads_a_saved_state_dict(case, tmp_path):
+  make, n, lrs = TORCH_CASES[case]
+  spec = STATE_CLASSES.get(case, case.split("-")[0])
+  if spec is None:
+    return
+  opt = _optimizer(lrs)
+  scheduler = make(opt)
+  for _ in range(7):
+    opt.step()
+    scheduler.step()
+  path = tmp_path / "checkpoint.pt"
+  torch.save({"scheduler": scheduler.state_dict(), "optimizer": opt.state_dict()}, path)
+  saved = torch.load(path, weights_only=True)
+  converted = jaxsched.from_torch(
+    saved["scheduler"], scheduler_class=spec, optimizer_state=saved["optimizer"]
+  )
+  live = _as_list(jaxsched.from_torch(scheduler))
+  for i, sched in enumerate(_as_list(converted)):
+    assert_curve_close(jax_curve(sched, n), jax_curve(live[i], n), what=f"group {i}")
+  assert jaxsched.compare(scheduler, converted, n - 7).first_mismatch is None
+  # The rate the optimizer holds at the saved step, read off the converted schedule.
+  step = saved["scheduler"]["last_epoch"] if "last_epoch" in saved["scheduler"] else 7
+  for i, sched in enumerate(_as_list(converted)):
+    assert float(sched(step)) == pytest.approx(opt.param_groups[i]["lr"], rel=1e-5)
+
+
+def test_saved_state_dict_classes_and_errors():
+  opt = _optimizer((0.1,))
+  one_cycle = L.OneCycleLR(opt, max_lr=0.1, total_steps=20)
+  state = one_cycle.state_dict()
+  with pytest.raises(ValueError, match="lack 'max_lr'.*optimizer_state=optimizer.state_dict"):
+    jaxsched.from_torch(state, scheduler_class="OneCycleLR")
+  ok = jaxsched.from_torch(state, scheduler_class=L.OneCycleLR, optimizer_state=opt.state_dict())
+  assert jaxsched.compare(one_cycle, ok, 21).first_mismatch is None
+  with pytest.raises(ValueError, match="a state_dict needs scheduler_class"):
+    jaxsched.from_torch(state)
+  with pytest.raises(ValueError, match="scheduler_class='NoSuchLR' is not a class"):
+    jaxsched.from_torch(state, scheduler_class="NoSuchLR")
+  with pytest.raises(ValueError, match="a state_dict cannot be stepped"):
+    jaxsched.from_torch(state, scheduler_class="OneCycleLR", num_steps=5)
+  with pytest.raises(ValueError, match="are for a saved state_dict; got a live OneCycleLR"):
+    jaxsched.from_torch(one_cycle, scheduler_class="OneCycleLR")
+  lambda_lr = hf.get_cosine_schedule_with_warmup(_optimizer(), 2, 10)
+  with pytest.raises(ValueError, match="LambdaLR's state_dict does not hold its lr_lambda"):
+    jaxsched.from_torch(lambda_lr.state_dict(), scheduler_class="LambdaLR")
+  seq = TORCH_CASES["SequentialLR"][0](_optimizer())
+  with pytest.raises(ValueError, match=r"holds its 3 schedulers' states without their classes"):
+    jaxsched.from_torch(seq.state_dict(), scheduler_class="SequentialLR")
+  with pytest.raises(ValueError, match="StepLR holds no schedulers"):
+    jaxsched.from_torch({"base_lrs": [0.1]}, scheduler_class=("StepLR", ["StepLR"]))
+  multiplicative = L.MultiplicativeLR(_optimizer(), lambda t: 0.9)
+  with pytest.raises(ValueError, match="'MultiplicativeLR' is not a class"):
+    jaxsched.from_torch(multiplicative.state_dict(), scheduler_class="MultiplicativeLR")
+  with pytest.raises(ValueError, match="gamma=1.5.*A state_dict cannot be tabulated"):
+    jaxsched.from_torch(L.StepLR(_optimizer(), 3, 1.5).state_dict(), scheduler_class="StepLR")
+
+
+def test_saved_reduce_on_plateau_resumes():
+  opt = _optimizer((0.1,))
+  plateau = L.ReduceLROnPlateau(opt, factor=0.5, patience=1, cooldown=1)
+  for value in METRICS[:9]:
+    plateau.step(value)
+  for optimizer_state in (None, opt.state_dict()):
+    conv = jaxsched.from_torch(
+      plateau.state_dict(), scheduler_class="ReduceLROnPlateau", optimizer_state=optimizer_state
+    )
+    live = copy.deepcopy(plateau)
+    state = conv.transform.init(jnp.zeros(()))
+    for value in METRICS[9:]:
+      live.step(value)
+      _, state = conv.transform.update(jnp.ones(()), state, value=value)
+      got = conv.base_lr * float(jaxsched.current_scale(state))
+      assert got == pytest.approx(live.optimizer.param_groups[0]["lr"], rel=1e-6)
 
 
 def test_compare_errors():

@@ -30,10 +30,20 @@ from jaxsched import timm_multistep
 from jaxsched import timm_poly
 from jaxsched import timm_step
 from jaxsched import timm_tanh
+from jaxsched import timm_wsd
 from jaxsched import with_noise
 from jaxsched.schedules import _timm
 
-_MODULES = ("scheduler", "cosine_lr", "tanh_lr", "step_lr", "multistep_lr", "poly_lr", "plateau_lr")
+_MODULES = (
+  "scheduler",
+  "cosine_lr",
+  "tanh_lr",
+  "step_lr",
+  "multistep_lr",
+  "poly_lr",
+  "plateau_lr",
+  "wsd_lr",
+)
 
 
 def _load_timm_schedulers() -> types.SimpleNamespace:
@@ -65,6 +75,7 @@ def _load_timm_schedulers() -> types.SimpleNamespace:
     MultiStepLRScheduler=loaded["multistep_lr"].MultiStepLRScheduler,
     PolyLRScheduler=loaded["poly_lr"].PolyLRScheduler,
     PlateauLRScheduler=loaded["plateau_lr"].PlateauLRScheduler,
+    WSDLRScheduler=loaded["wsd_lr"].WSDLRScheduler,
   )
 
 
@@ -203,6 +214,46 @@ CASES = [
     30,
   ),
   ("MultiStepLRScheduler", timm_multistep, dict(decay_t=[2.5, 7.0], decay_rate=0.5), 20),
+  # 22..: WSDLRScheduler, every stable and decay function.
+  ("WSDLRScheduler", timm_wsd, dict(t_initial=40, decay_t=10), 50),
+  (
+    "WSDLRScheduler",
+    timm_wsd,
+    dict(t_initial=60, decay_t=25, decay_fn="linear", warmup_t=8, warmup_lr_init=1e-3),
+    80,
+  ),
+  (
+    "WSDLRScheduler",
+    timm_wsd,
+    dict(t_initial=50, decay_t=50, stable_fn="rsqrt", decay_fn="cosine", warmup_t=5, lr_min=1e-3),
+    60,
+  ),
+  (
+    "WSDLRScheduler",
+    timm_wsd,
+    dict(
+      t_initial=30,
+      decay_t=12,
+      stable_fn="power",
+      stable_power=1.5,
+      stable_timescale=4.0,
+      decay_fn="power",
+      decay_power=2.0,
+    ),
+    40,
+  ),
+  (
+    "WSDLRScheduler",
+    timm_wsd,
+    dict(t_initial=30, decay_t=1, decay_fn="exp", decay_ratio=0.02, lr_min=0.05, warmup_t=3),
+    40,
+  ),
+  (
+    "WSDLRScheduler",
+    timm_wsd,
+    dict(t_initial=20, decay_t=20, stable_fn="rsqrt", warmup_t=10, lr_min=0.08, decay_fn="exp"),
+    35,
+  ),
 ]
 
 
@@ -225,8 +276,8 @@ def test_factory_matches_timm_get_lr(case):
 
 
 # One case of every class and every feature for the conversion (each runs 4 conversions).
-FROM_TORCH_CASES = [CASES[k] for k in (1, 2, 5, 6, 8, 11, 14, 16, 18, 20, 21)]
-EPOCH_CASES = [CASES[k] for k in (3, 9, 12, 15, 21)]
+FROM_TORCH_CASES = [CASES[k] for k in (1, 2, 5, 6, 8, 11, 14, 16, 18, 20, 21, 23, 25)]
+EPOCH_CASES = [CASES[k] for k in (3, 9, 12, 15, 21, 24)]
 
 
 @pytest.mark.parametrize(
@@ -595,17 +646,124 @@ def test_from_torch_epoch_arguments():
   with pytest.raises(ValueError, match="cannot convert timm's MultiStepLRScheduler.*sorted"):
     jaxsched.from_torch(unsorted)
   other = type(
-    "WSDLRScheduler",
+    "CustomLRScheduler",
     (),
-    {"__module__": "timm.scheduler.wsd_lr", "optimizer": _optimizer(), "step": lambda self: None},
+    {"__module__": "timm.scheduler.custom", "optimizer": _optimizer(), "step": lambda self: None},
   )()
-  with pytest.raises(ValueError, match="cannot convert timm's WSDLRScheduler.*CosineLRScheduler"):
+  with pytest.raises(ValueError, match="cannot convert timm's CustomLRScheduler.*WSDLRScheduler"):
     jaxsched.from_torch(other)
+
+
+def _random_wsd(rng):
+  """A WSDLRScheduler configuration in timm's valid ranges."""
+  t_initial = int(rng.integers(1, 80))
+  kwargs = dict(
+    t_initial=t_initial,
+    decay_t=int(rng.integers(1, t_initial + 1)),
+    lr_min=float(rng.choice([0.0, 1e-4, 0.02, 0.2])),  # 0.2 above the stable rate at times
+    stable_fn=str(rng.choice(["constant", "rsqrt", "power"])),
+    stable_power=float(rng.uniform(0.1, 2.0)),
+    decay_fn=str(rng.choice(["linear", "1-sqrt", "cosine", "power", "exp"])),
+    decay_power=float(rng.uniform(0.2, 3.0)),
+    decay_ratio=float(rng.uniform(0.01, 0.99)),
+    warmup_t=int(rng.integers(0, 12)),
+    warmup_lr_init=float(rng.choice([0.0, 1e-3])),
+  )
+  if kwargs["stable_fn"] != "constant" and (kwargs["warmup_t"] == 0 or rng.integers(2)):
+    kwargs["stable_timescale"] = float(rng.uniform(0.5, 30.0))
+  return kwargs
+
+
+def test_timm_wsd_random_configurations_match_timm():
+  rng = np.random.default_rng(24)
+  for trial in range(20):
+    kwargs = _random_wsd(rng)
+    peak = float(rng.choice([0.1, 1.0, 3e-4]))
+    n = kwargs["warmup_t"] + kwargs["t_initial"] + 5
+    want = _timm_lrs(_timm_object("WSDLRScheduler", kwargs, (peak,)), n)
+    assert_curve_close(jax_curve(timm_wsd(peak, **kwargs), n), want, what=f"{trial}: {kwargs}")
+
+
+def _power_exp_wsd(t_initial, decay_t, lr_min, power, ratio, warmup_t):
+  return dict(
+    t_initial=t_initial,
+    decay_t=decay_t,
+    lr_min=lr_min,
+    stable_fn="power",
+    stable_power=power,
+    stable_timescale=5.0,
+    decay_fn="exp",
+    decay_ratio=ratio,
+    warmup_t=warmup_t,
+  )
+
+
+def test_timm_wsd_vmap_over_numeric_hyperparameters():
+  steps = jnp.arange(90)
+  table = [(0.1, 60, 20, 0.0, 0.5, 0.1, 5), (1.0, 40, 40, 0.01, 1.5, 0.5, 0)]
+  run = lambda peak, *args: timm_wsd(peak, **_power_exp_wsd(*args))(steps)
+  rows = jax.jit(jax.vmap(run))(*(jnp.asarray(column) for column in zip(*table)))
+  for r, (peak, *args) in enumerate(table):
+    want = _timm_lrs(_timm_object("WSDLRScheduler", _power_exp_wsd(*args), (peak,)), 90)
+    assert_curve_close(rows[r], want, what=f"vmapped row {r}")
+
+
+def test_from_torch_wsd_with_a_callable_decay_is_tabulated():
+  kwargs = dict(t_initial=30, decay_t=10, warmup_t=4, decay_fn=lambda f: 1.0 - f**3)
+  live = _timm_object("WSDLRScheduler", kwargs, (0.1, 0.02), (None, 0.5))
+  with pytest.raises(ValueError, match="callable decay_fn.*Give num_steps=N"):
+    jaxsched.from_torch(live)
+  scheds = jaxsched.from_torch(live, num_steps=40)
+  want = np.asarray([live._get_lr(t) for t in range(45)])  # pylint: disable=protected-access
+  want[:, 1] *= 0.5  # the second group's lr_scale
+  for i in range(2):
+    got = jax_curve(scheds[i], 45)
+    assert_curve_close(got[:40], want[:40, i], what=f"group {i}")
+    assert np.all(got[40:] == got[39])  # the last tabulated value is held
+  epochs = _timm_object("WSDLRScheduler", kwargs, (0.1,), t_in_epochs=True)
+  per_update = jaxsched.from_torch(epochs, num_steps=40, steps_per_epoch=3)
+  want = _timm_lrs(_timm_object("WSDLRScheduler", kwargs, (0.1,)), 40)
+  assert_curve_close(jax_curve(per_update, 120), np.repeat(want, 3), what="per epoch")
+
+
+@pytest.mark.parametrize("t_in_epochs", [False, True])
+def test_compare_steps_a_timm_scheduler(t_in_epochs):
+  kwargs = dict(t_initial=30, decay_t=10, warmup_t=4, stable_fn="rsqrt")
+  live = _timm_object("WSDLRScheduler", kwargs, (0.1,), t_in_epochs=t_in_epochs)
+  live.step(5) if t_in_epochs else live.step_update(5)  # stateless: compared from step 0
+  per = dict(steps_per_epoch=4) if t_in_epochs else {}
+  sched = jaxsched.from_torch(live, **per)
+  assert jaxsched.compare(live, sched, 160, **per).first_mismatch is None
+  shifted = jaxsched.sequential([jaxsched.constant(0.1), sched], [1])
+  assert jaxsched.compare(live, shifted, 160, **per).first_mismatch is not None
 
 
 @pytest.mark.parametrize(
   "factory,kwargs,message",
   [
+    (timm_wsd, dict(peak_value=1.0, t_initial=10, decay_t=11), r"decay_t=11 must be <= t_initial"),
+    (timm_wsd, dict(peak_value=1.0, t_initial=10, decay_t=0), r"timm_wsd: decay_t=0 must be an"),
+    (timm_wsd, dict(peak_value=1.0, t_initial=10, decay_t=5, stable_fn="x"), r"stable_fn='x'"),
+    (timm_wsd, dict(peak_value=1.0, t_initial=10, decay_t=5, decay_fn="x"), r"decay_fn='x'"),
+    (
+      timm_wsd,
+      dict(peak_value=1.0, t_initial=10, decay_t=5, decay_fn=lambda f: 1 - f),
+      r"a callable has no closed form",
+    ),
+    (timm_wsd, dict(peak_value=1.0, t_initial=10, decay_t=5, decay_ratio=1.0), r"decay_ratio=1.0"),
+    (timm_wsd, dict(peak_value=1.0, t_initial=10, decay_t=5, decay_power=0.0), r"decay_power"),
+    (timm_wsd, dict(peak_value=1.0, t_initial=10, decay_t=5, stable_power=-1.0), r"stable_power"),
+    (
+      timm_wsd,
+      dict(peak_value=1.0, t_initial=10, decay_t=5, stable_fn="rsqrt"),
+      r"stable_timescale > 0; it defaults to warmup_t=0",
+    ),
+    (
+      timm_wsd,
+      dict(peak_value=1.0, t_initial=10, decay_t=5, stable_fn="power", stable_timescale=0.0),
+      r"stable_timescale=0.0",
+    ),
+    (timm_wsd, dict(peak_value=1.0, t_initial=10, decay_t=5, lr_min=-1.0), r"lr_min=-1.0"),
     (timm_cosine, dict(peak_value=-1.0, t_initial=10), r"timm_cosine: peak_value=-1.0 must"),
     (timm_cosine, dict(peak_value=1.0, t_initial=0), r"t_initial=0 must be an integer"),
     (timm_cosine, dict(peak_value=1.0, t_initial=10, cycle_mul=0.0), r"cycle_mul=0.0 .*\(0, inf\)"),

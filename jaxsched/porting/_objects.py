@@ -5,9 +5,14 @@ torch, transformers and timm are never imported here: their objects are
 recognized by class name and module.
 """
 
+import functools
+import inspect
 from typing import Any, List, Sequence, Union
 
+import jax.numpy as jnp
 import optax
+
+from jaxsched import _common as c
 
 Schedules = Union[optax.Schedule, List[optax.Schedule]]
 
@@ -39,6 +44,18 @@ TIMM_CLASSES = (
   "MultiStepLRScheduler",
   "PolyLRScheduler",
   "PlateauLRScheduler",
+  "WSDLRScheduler",
+)
+
+
+# The scheduler classes of pytorch_optimizer.lr_scheduler that from_torch converts (its
+# get_chebyshev_schedule and get_wsd_schedule build LambdaLRs, recognized by their functions).
+PYTORCH_OPTIMIZER_CLASSES = (
+  "REXScheduler",
+  "LinearScheduler",
+  "CosineScheduler",
+  "PolyScheduler",
+  "CosineAnnealingWarmupRestarts",
 )
 
 
@@ -66,17 +83,73 @@ def is_timm(obj: Any) -> bool:
   return type(obj).__module__.split(".")[0] == "timm"
 
 
+def is_pytorch_optimizer(obj: Any) -> bool:
+  """``obj`` is an object of the ``pytorch_optimizer`` package."""
+  return type(obj).__module__.split(".")[0] == "pytorch_optimizer"
+
+
+def current_step(s: Any) -> int:
+  """The step a scheduler is at: from_torch's schedule gives its rate now at this step.
+
+  torch's ``last_epoch`` (a ChainedScheduler's is its first scheduler's);
+  pytorch_optimizer's ``step_t`` counts ``step()`` calls (REXScheduler's also
+  the one its construction makes); 0 for timm's, which are stateless.
+  """
+  if is_timm(s):
+    return 0
+  if is_pytorch_optimizer(s) and hasattr(s, "step_t"):
+    return int(s.step_t) - (1 if class_name(s) == "REXScheduler" else 0)
+  while not hasattr(s, "last_epoch") and hasattr(s, "_schedulers"):
+    s = s._schedulers[0]  # pylint: disable=protected-access
+  return int(getattr(s, "last_epoch", 0))
+
+
 def supported_text() -> str:
   """What from_torch converts, for its messages."""
   return (
     ", ".join(TORCH_CLASSES[:-2]) + ", LambdaLR built by transformers' "
-    "get_*_schedule* functions, ReduceLROnPlateau, and timm's " + ", ".join(TIMM_CLASSES)
+    "get_*_schedule* functions or pytorch_optimizer's get_chebyshev_schedule and "
+    "get_wsd_schedule, ReduceLROnPlateau, timm's " + ", ".join(TIMM_CLASSES) + ", and "
+    "pytorch_optimizer's " + ", ".join(PYTORCH_OPTIMIZER_CLASSES)
   )
+
+
+def partial_keywords(fn: functools.partial) -> dict:
+  """Every keyword a ``functools.partial`` passes after the first argument (defaults too)."""
+  bound = inspect.signature(fn.func).bind(0, *fn.args, **fn.keywords)
+  bound.apply_defaults()
+  return {k: v for k, v in list(bound.arguments.items())[1:]}
 
 
 def one_or_list(items: list) -> Any:
   """One schedule per param group: the schedule itself for one group."""
   return items[0] if len(items) == 1 else items
+
+
+def shifted(schedule: optax.Schedule, shift: int) -> optax.Schedule:
+  """``schedule(t + shift)``: ahead for ``shift > 0``, behind (from step 0) for ``shift < 0``.
+
+  The step saturates at ``2**31 - 1`` and never goes below 0.
+  """
+
+  def shifted_schedule(count):
+    t = c.as_count(count)
+    if shift >= 0:
+      return schedule(jnp.minimum(t, c.INT32_MAX - shift) + shift)
+    return schedule(jnp.maximum(t + shift, 0))
+
+  return shifted_schedule
+
+
+def replaced(schedule: optax.Schedule, step: int, value: float) -> optax.Schedule:
+  """``schedule(t)``, but ``value`` at the one step ``step``."""
+
+  def replaced_schedule(count):
+    t = c.as_count(count)
+    out = schedule(count)
+    return jnp.where(t == step, jnp.asarray(value, out.dtype), out)
+
+  return replaced_schedule
 
 
 def scaled(schedule: optax.Schedule, factor: float) -> optax.Schedule:

@@ -12,13 +12,6 @@ from jaxsched import _common as c
 from jaxsched.porting import _objects
 
 
-def _current_step(s: Any) -> int:
-  """The scheduler's ``last_epoch`` (a ChainedScheduler's is its first scheduler's)."""
-  while not hasattr(s, "last_epoch") and hasattr(s, "_schedulers"):
-    s = s._schedulers[0]  # pylint: disable=protected-access
-  return int(getattr(s, "last_epoch", 0))
-
-
 def _group_momentum(group: dict) -> Optional[float]:
   if "betas" in group:
     return float(group["betas"][0])
@@ -28,6 +21,9 @@ def _group_momentum(group: dict) -> Optional[float]:
 def torch_values(scheduler: Any, num_steps: int, fn: str, *, momentum: bool = False):
   """Steps a copy of ``scheduler``: its rates (and momenta) for ``num_steps`` steps.
 
+  A timm scheduler is stateless: row ``n`` holds the rates its ``step_update(n)``
+  (or ``step(n)`` with ``t_in_epochs=True``) sets, from ``start = 0``.
+
   Returns:
     ``(start, lrs, momenta)``: ``start`` is the scheduler's step now, ``lrs``
     a float64 array of shape ``(num_steps, groups)`` whose row ``n`` is every
@@ -35,8 +31,8 @@ def torch_values(scheduler: Any, num_steps: int, fn: str, *, momentum: bool = Fa
     (None unless asked for).
   """
   name = _objects.class_name(scheduler)
-  if name == "ReduceLROnPlateau":
-    raise ValueError(f"{fn}: ReduceLROnPlateau is stepped with a metric and cannot be tabulated")
+  if name in ("ReduceLROnPlateau", "PlateauLRScheduler"):
+    raise ValueError(f"{fn}: {name} is stepped with a metric and cannot be tabulated")
   optimizer = scheduler.optimizer
   # The copy shares the parameters and the optimizer state (never written here), so a
   # model's tensors are not copied.
@@ -48,18 +44,26 @@ def torch_values(scheduler: Any, num_steps: int, fn: str, *, momentum: bool = Fa
   except Exception as e:  # pylint: disable=broad-except
     raise ValueError(f"{fn}: cannot copy {name} to step it: {type(e).__name__}: {e}") from None
   groups = twin.optimizer.param_groups
-  start = _current_step(scheduler)
+  start = _objects.current_step(scheduler)
+  timm = _objects.is_timm(scheduler)
   lrs, momenta = [], []
   with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     for n in range(num_steps):
+      if timm:  # stateless: the rate step(epoch) or step_update(t) sets at each step
+        try:
+          (twin.step if twin.t_in_epochs else twin.step_update)(start + n)
+        except Exception as e:  # pylint: disable=broad-except
+          raise ValueError(
+            f"{fn}: {name} failed at step {start + n}: {type(e).__name__}: {e}"
+          ) from None
       lrs.append([float(g["lr"]) for g in groups])
       if momentum:
         values = [_group_momentum(g) for g in groups]
         if None in values:
           raise ValueError(f"{fn}: the optimizer of {name} has no momentum or betas to tabulate")
         momenta.append(values)
-      if n + 1 < num_steps:
+      if n + 1 < num_steps and not timm:
         try:
           twin.step()
         except Exception as e:  # pylint: disable=broad-except

@@ -14,13 +14,16 @@ at as an argument: a converted one gives at step ``t`` the rate its
 ``step_update(t)`` (or, per epoch, ``step(epoch)``) sets.
 """
 
-from typing import Any, NamedTuple, Optional
+import math
+from typing import Any, Mapping, NamedTuple, Optional
 
 import optax
 
 from jaxsched import _common as c
 from jaxsched.porting import _objects
 from jaxsched.porting import _plateau
+from jaxsched.porting import _pytorch_optimizer
+from jaxsched.porting import _saved
 from jaxsched.porting import _tabulate
 from jaxsched.porting import _timm
 from jaxsched.porting import _to_torch
@@ -80,6 +83,9 @@ def _lambda_lr(s: Any, i: int, at: _At) -> optax.Schedule:
     ported, base_lr = followed
     ratio = base / base_lr
     return ported if ratio == 1.0 else _objects.scaled(ported, ratio)
+  ported = _pytorch_optimizer.from_lambda(fn, base)
+  if ported is not None:
+    return ported
   return _transformers.from_lambda(fn, base, _where(at, "LambdaLR"))
 
 
@@ -113,6 +119,39 @@ def _one_cycle_args(s: Any) -> dict:
   )
 
 
+def _one_cycle_at_end(s: Any, group: Any, lr: bool) -> Optional[float]:
+  """What OneCycleLR sets at step ``total_steps``, the one step past the cycle torch allows.
+
+  torch's ``get_lr`` there: the last phase it reaches, extrapolated past its end
+  (None where that phase has zero length and torch divides by zero).
+  """
+  step, start = float(s.total_steps), 0.0
+  phases = s._schedule_phases  # pylint: disable=protected-access
+  for k, phase in enumerate(phases):
+    end = float(phase["end_step"])
+    if step <= end or k == len(phases) - 1:
+      if end == start:
+        return None
+      pct = (step - start) / (end - start)
+      keys = ("start_lr", "end_lr") if lr else ("start_momentum", "end_momentum")
+      first, last = (float(group[phase[key]]) for key in keys)
+      if s._anneal_func_type == "cos":  # pylint: disable=protected-access
+        return last + (first - last) / 2.0 * (math.cos(math.pi * pct) + 1)
+      return (last - first) * pct + first
+    start = end
+  return None
+
+
+def _one_cycle_to_end(s: Any, sched: optax.Schedule, group: Any, lr: bool) -> optax.Schedule:
+  """``sched`` with torch's value at step ``total_steps``, floored at 0 (a momentum: in [0, 1])."""
+  value = _one_cycle_at_end(s, group, lr)
+  if value is None:
+    return sched
+  return _objects.replaced(
+    sched, int(s.total_steps), max(value, 0.0) if lr else min(max(value, 0.0), 1.0)
+  )
+
+
 def _momentum(s: Any, i: int) -> optax.Schedule:
   """The momentum (or Adam beta1) schedule a cycling CyclicLR / OneCycleLR writes."""
   name = _objects.class_name(s)
@@ -126,11 +165,12 @@ def _momentum(s: Any, i: int) -> optax.Schedule:
       float(s.base_momentums[i]), float(s.max_momentums[i]), up, down, mode=s.mode, gamma=s.gamma
     )
   group = s.optimizer.param_groups[i]
-  return _cyclic.one_cycle_momentum(
+  sched = _cyclic.one_cycle_momentum(
     base_momentum=float(group["base_momentum"]),
     max_momentum=float(group["max_momentum"]),
     **_one_cycle_args(s),
   )
+  return _one_cycle_to_end(s, sched, group, lr=False)
 
 
 def _sequential(s: Any, i: int, at: _At) -> optax.Schedule:
@@ -190,9 +230,13 @@ def _swalr(s: Any, i: int, at: _At) -> optax.Schedule:
     raise _objects.Unsupported(f"{_where(at, 'SWALR')} (only a SWALR on its own is converted)")
   group = s.optimizer.param_groups[i]
   end, anneal = float(group["swa_lr"]), int(s.anneal_epochs)
-  strategy = "cos" if s.anneal_func.__name__ == "_cosine_anneal" else "linear"
+  # A live SWALR holds its strategy as a bound method; a saved one as ``_anneal_strategy``.
+  strategy = getattr(s, "_anneal_strategy", None)
+  if strategy is None:
+    strategy = "cos" if s.anneal_func.__name__ == "_cosine_anneal" else "linear"
   step = max(1, s.last_epoch) if anneal == 0 else s.last_epoch
-  done = float(s.anneal_func(max(0.0, min(1.0, step / max(1, anneal)))))
+  t = max(0.0, min(1.0, step / max(1, anneal)))
+  done = (1.0 - math.cos(math.pi * t)) / 2.0 if strategy == "cos" else t
   if done < 1.0:
     start = (float(group["lr"]) - done * end) / (1.0 - done)
   else:
@@ -203,6 +247,13 @@ def _swalr(s: Any, i: int, at: _At) -> optax.Schedule:
 def _convert(s: Any, i: int, at: _At) -> optax.Schedule:
   """The schedule of param group ``i`` of scheduler ``s`` placed at ``at``."""
   name = _objects.class_name(s)
+  if _objects.is_pytorch_optimizer(s) and name in _objects.PYTORCH_OPTIMIZER_CLASSES:
+    if at.path:
+      raise _objects.Unsupported(
+        f"pytorch_optimizer's {_where(at, name)} (it sets the rate itself, outside "
+        "the composite's stepping)"
+      )
+    return _pytorch_optimizer.convert(s)
   if not _objects.is_torch_class(s, _objects.TORCH_CLASSES) or name == "ReduceLROnPlateau":
     raise _objects.Unsupported(_where(at, name))
   if name == "SequentialLR":
@@ -266,20 +317,23 @@ def _convert(s: Any, i: int, at: _At) -> optax.Schedule:
     peak, initial, final = (float(group[k]) for k in ("max_lr", "initial_lr", "min_lr"))
     if min(peak, initial, final) <= 0:
       raise _objects.Unsupported(f"{_where(at, 'OneCycleLR')} with a zero rate")
-    return _cyclic.one_cycle(
+    sched = _cyclic.one_cycle(
       peak, div_factor=peak / initial, final_div_factor=initial / final, **_one_cycle_args(s)
     )
+    return _one_cycle_to_end(s, sched, group, lr=True)
   return _lambda_lr(s, i, at)
 
 
 def from_torch(
   scheduler: Any,
   *,
+  scheduler_class: Any = None,
+  optimizer_state: Any = None,
   steps_per_epoch: Optional[int] = None,
   num_steps: Optional[int] = None,
   with_momentum: bool = False,
 ) -> Any:
-  """The jaxsched schedule equivalent to a live PyTorch or transformers scheduler.
+  """The jaxsched schedule of a PyTorch, transformers, timm or pytorch_optimizer scheduler.
 
   .. math:: \\eta_t = \\text{the rate of param group } i \\text{ when }
     \\texttt{scheduler.last_epoch} = t
@@ -288,7 +342,10 @@ def from_torch(
   at now: ``sched(scheduler.last_epoch)`` is ``optimizer.param_groups[i]["lr"]``
   now. The hyperparameters are read from the object, the base rates from
   ``scheduler.base_lrs`` (OneCycleLR: its param groups), so stepping the
-  scheduler before converting changes nothing.
+  scheduler before converting changes nothing. The converted schedule equals
+  the object at every step it can be stepped to, past the end of its horizon
+  included (:func:`compare` checks it); where the reference sets a negative
+  rate, jaxsched gives 0 (below).
 
   Converted in closed form: ``StepLR``, ``MultiStepLR``, ``ConstantLR``,
   ``LinearLR``, ``ExponentialLR``, ``PolynomialLR``, ``CosineAnnealingLR``,
@@ -313,6 +370,17 @@ def from_torch(
   scheduler; from the end of the annealing on the rate is ``swa_lr`` either
   way).
 
+  Past their horizon the conversions follow the objects: transformers'
+  cosine schedules keep following the cosine after ``num_training_steps``
+  (:func:`warmup_cosine` with ``hold_after_end=False``), and ``OneCycleLR``
+  gives at step ``total_steps`` (the one step torch allows past the cycle)
+  torch's extrapolation of its last phase, any ``pct_start`` in [0, 1]
+  included (three phases with ``pct_start > 0.5`` end inside the second).
+  That extrapolation is negative for ``anneal_strategy="linear"`` (no update
+  uses it when the loop steps the scheduler after each update); the
+  conversion gives 0 there, and holds its last value after ``total_steps``,
+  where torch raises.
+
   ``ReduceLROnPlateau`` becomes :func:`reduce_on_plateau` with the same
   settings (``min_scale = min_lr / base_lr``, ``eps = eps / base_lr``) and a
   :class:`PlateauConversion` ``(transform, state, base_lr)``: ``state``
@@ -324,21 +392,57 @@ def from_torch(
   ``optax.chain(optax.sgd(p.base_lr), p.transform)``.
 
   timm's ``CosineLRScheduler``, ``TanhLRScheduler``, ``PolyLRScheduler``,
-  ``StepLRScheduler`` and ``MultiStepLRScheduler`` become :func:`timm_cosine`,
-  :func:`timm_tanh`, :func:`timm_poly`, :func:`timm_step` and
-  :func:`timm_multistep` of each group's ``base_values[i]``, times the
-  group's ``lr_scale`` where it has one, and wrapped in :func:`with_noise`
-  when the object has a ``noise_range_t`` (same noise distribution, other
-  draws; one draw per step shared by all groups, as in timm). timm's
-  schedulers are stateless, so ``sched(t)`` is the rate ``step_update(t)``
-  sets (``t_in_epochs=False``) whatever step the object is at. With
-  ``t_in_epochs=True`` give ``steps_per_epoch``: ``sched(t)`` is the rate
-  ``step(t // steps_per_epoch)`` sets, constant over the epoch, the noise
-  drawn per epoch. A ``PlateauLRScheduler`` without warmup and noise is its
+  ``StepLRScheduler``, ``MultiStepLRScheduler`` and ``WSDLRScheduler`` become
+  :func:`timm_cosine`, :func:`timm_tanh`, :func:`timm_poly`,
+  :func:`timm_step`, :func:`timm_multistep` and :func:`timm_wsd` of each
+  group's ``base_values[i]``, times the group's ``lr_scale`` where it has
+  one, and wrapped in :func:`with_noise` when the object has a
+  ``noise_range_t`` (same noise distribution, other draws; one draw per step
+  shared by all groups, as in timm). timm's schedulers are stateless, so
+  ``sched(t)`` is the rate ``step_update(t)`` sets (``t_in_epochs=False``)
+  whatever step the object is at. With ``t_in_epochs=True`` give
+  ``steps_per_epoch``: ``sched(t)`` is the rate ``step(t // steps_per_epoch)``
+  sets, constant over the epoch, the noise drawn per epoch. A timm scheduler
+  without a closed form (another class, a WSD with a callable ``decay_fn``)
+  is tabulated with ``num_steps``, by ``step_update(t)`` or, per epoch,
+  ``step(t)``. A ``PlateauLRScheduler`` without warmup and noise is its
   inner ``ReduceLROnPlateau`` (see above; timm's training loop calls
   ``step(epoch + 1, metric)``, so its ``step(0)``, which sets
   ``warmup_lr_init``, is never taken); with either it is refused, since
-  :func:`reduce_on_plateau` models neither. ``num_steps`` does not apply.
+  :func:`reduce_on_plateau` models neither.
+
+  pytorch_optimizer's schedulers set one absolute rate for every group:
+  ``REXScheduler`` is :func:`rex` and ``CosineAnnealingWarmupRestarts`` is
+  :func:`cosine_annealing_warmup_restarts`, both with the ``min_lr`` their
+  construction sets at step 0; ``LinearScheduler``, ``CosineScheduler``
+  (:func:`warmup_linear` and :func:`warmup_cosine` with
+  ``hold_after_end=False``) and ``PolyScheduler``
+  (:func:`warmup_poly_growth`) hold ``min_lr`` until their first ``step()``
+  and their formula one step late after it (``LinearScheduler``'s line goes
+  negative past ``t_max``; the conversion stops at 0). Their
+  ``get_chebyshev_schedule`` is :func:`chebyshev` and their
+  ``get_wsd_schedule`` a sequence of :func:`warmup`,
+  :func:`warmup_stable_decay` and the final rate (odd in the reference: only
+  its cosine cooldown ends at ``min_lr_ratio``; its 1-sqrt, linear and
+  1-square cooldowns fall to 0 and the rate jumps up to ``min_lr_ratio``
+  after them, as converted). None of them is converted inside a
+  SequentialLR or ChainedScheduler.
+
+  A saved ``state_dict`` (a checkpoint on disk: ``torch.load(path)["scheduler"]``)
+  converts as the live object would, given ``scheduler_class``: the class or
+  its name (``"OneCycleLR"``, ``"CosineLRScheduler"``, ``"REXScheduler"``),
+  or for a SequentialLR or ChainedScheduler ``(name, [the class of each
+  scheduler])``, since their state holds their schedulers' states without
+  their classes. Hyperparameters torch keeps in the optimizer (OneCycleLR's
+  ``max_lr`` and ``min_lr``, timm's ``lr_scale``) need ``optimizer_state``,
+  the optimizer's ``state_dict()`` saved with it; without it the groups'
+  rates come from the scheduler's ``base_lrs`` and last rates (a
+  ReduceLROnPlateau then resumes with ``base_lr`` its rate now and scale 1,
+  which goes on as the run would). A ``LambdaLR``'s state holds no function
+  (transformers' schedules among them): the error says to build the
+  schedule again (:func:`get_scheduler`) and resume at ``last_epoch``. The
+  step to resume at is the saved ``last_epoch`` (see the guide "Resume a run
+  with the right LR").
 
   Anything else (another ``LambdaLR``, ``MultiplicativeLR``, unknown classes,
   hyperparameters jaxsched's factory rejects) raises ``ValueError`` unless
@@ -346,12 +450,6 @@ def from_torch(
   ``copy.deepcopy`` of the scheduler and its optimizer (sharing its
   parameter tensors), exact on steps ``last_epoch .. last_epoch + num_steps -
   1``, holding the last value after them and the first one before.
-
-  Where the references go on past their end, the closed forms follow
-  jaxsched: transformers' cosine schedules hold their value at
-  ``num_training_steps`` (``T - 1`` for ``cosine_warmup_with_min_lr``)
-  instead of following the cosine back up, and ``OneCycleLR`` holds its
-  final rate at step ``total_steps``, where torch extrapolates its last phase.
 
   Several param groups give a list of schedules, one per group (a single
   schedule for one group). Feed them to ``optax.multi_transform``::
@@ -364,14 +462,19 @@ def from_torch(
 
   Args:
     scheduler: a ``torch.optim.lr_scheduler`` object (transformers' are
-      ``LambdaLR`` ones) or a ``timm.scheduler`` one.
+      ``LambdaLR`` ones), a ``timm.scheduler`` or ``pytorch_optimizer``
+      one, or the ``state_dict()`` of one of them.
+    scheduler_class: for a ``state_dict``: the scheduler's class or its name,
+      ``(name, [classes])`` for a SequentialLR or ChainedScheduler.
+    optimizer_state: for a ``state_dict``: the optimizer's ``state_dict()``
+      (or its ``param_groups``), needed by OneCycleLR and timm's ``lr_scale``.
     steps_per_epoch: if given (>= 1), the scheduler is stepped once per epoch
       and the result counts updates: ``sched(t)`` is the rate of epoch
       ``t // steps_per_epoch``. Required for a timm scheduler with
       ``t_in_epochs=True``, refused with ``t_in_epochs=False``. Not for
       ReduceLROnPlateau (feed its metric with ``observe=`` once per epoch).
-    num_steps: steps to tabulate, >= 1, for a scheduler without a closed form;
-      ignored for the others.
+    num_steps: steps to tabulate, >= 1, for a live scheduler without a closed
+      form; ignored for the others.
     with_momentum: also return the momentum (or Adam ``beta1``) schedule of a
       CyclicLR or OneCycleLR with ``cycle_momentum=True`` (or of a tabulated
       scheduler), as :class:`LearningRateAndMomentum`.
@@ -388,19 +491,63 @@ def from_torch(
     >>> sched = jaxsched.from_torch(torch_sched)
     >>> round(float(sched(25)), 6)
     0.025
+    >>> saved = jaxsched.from_torch(torch_sched.state_dict(), scheduler_class="StepLR")
+    >>> round(float(saved(25)), 6)
+    0.025
   """
   fn = "from_torch"
-  if not _objects.is_torch_scheduler(scheduler):
+  saved = isinstance(scheduler, Mapping)
+  if saved:
+    if scheduler_class is None:
+      raise ValueError(
+        f"{fn}: a state_dict needs scheduler_class= (the scheduler's class or its name, "
+        "e.g. 'OneCycleLR')"
+      )
+    if num_steps is not None:
+      raise ValueError(
+        f"{fn}: num_steps tabulates a live scheduler by stepping a copy of it; a "
+        "state_dict cannot be stepped"
+      )
+  elif scheduler_class is not None or optimizer_state is not None:
+    raise ValueError(
+      f"{fn}: scheduler_class and optimizer_state are for a saved state_dict; got a live "
+      f"{_objects.class_name(scheduler)}"
+    )
+  elif not _objects.is_torch_scheduler(scheduler):
     raise ValueError(
       f"{fn}: scheduler={scheduler!r} is not a torch scheduler (an object with "
-      "an optimizer and step())"
+      "an optimizer and step()) or its state_dict"
     )
   if steps_per_epoch is not None:
     c.check_steps(fn, "steps_per_epoch", steps_per_epoch, minimum=1)
   if num_steps is not None:
     c.check_steps(fn, "num_steps", num_steps, minimum=1)
+  if not saved:
+    return _from_live(scheduler, steps_per_epoch, num_steps, with_momentum, fn)
+  stand_in = _saved.from_state(scheduler, scheduler_class, optimizer_state, fn)
+  try:
+    return _from_live(stand_in, steps_per_epoch, None, with_momentum, fn)
+  except (KeyError, AttributeError) as e:
+    name = _objects.class_name(stand_in)
+    what = "param groups" if isinstance(e, KeyError) else "state_dict"
+    raise ValueError(
+      f"{fn}: the {what} of the saved {name} lack {e}; torch keeps some "
+      "hyperparameters in the optimizer (OneCycleLR's max_lr and min_lr, timm's "
+      "lr_scale): give optimizer_state=optimizer.state_dict() saved with it"
+    ) from None
+
+
+def _from_live(
+  scheduler: Any,
+  steps_per_epoch: Optional[int],
+  num_steps: Optional[int],
+  with_momentum: bool,
+  fn: str,
+) -> Any:
+  """from_torch of a scheduler object (or a stand-in rebuilt from its state_dict)."""
+  saved = hasattr(scheduler, _saved.SAVED)
   if _objects.is_timm(scheduler):
-    return _timm.from_timm(scheduler, steps_per_epoch, with_momentum, fn)
+    return _timm.from_timm(scheduler, steps_per_epoch, num_steps, with_momentum, fn)
   if _objects.is_torch_class(scheduler, ("ReduceLROnPlateau",)):
     if steps_per_epoch is not None or with_momentum:
       raise ValueError(
@@ -428,9 +575,13 @@ def from_torch(
         if isinstance(e, _objects.Unsupported)
         else (f"{_objects.class_name(scheduler)}: jaxsched rejects its hyperparameters ({e})")
       )
+      how = (
+        "A state_dict cannot be tabulated: give the live scheduler and num_steps=N"
+        if saved
+        else "Give num_steps=N to tabulate any scheduler by stepping a copy of it"
+      )
       raise ValueError(
-        f"{fn}: cannot convert {reason}. Converted: {_objects.supported_text()}. Give "
-        "num_steps=N to tabulate any scheduler by stepping a copy of it"
+        f"{fn}: cannot convert {reason}. Converted: {_objects.supported_text()}. {how}"
       ) from None
     start, table, moments = _tabulate.torch_values(scheduler, num_steps, fn, momentum=with_momentum)
     lrs = [_tabulate.tabulated(table[:, i], start) for i in range(num_groups)]

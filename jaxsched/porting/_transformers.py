@@ -9,11 +9,9 @@ partial's keywords. transformers is never imported here.
 """
 
 import functools
-import inspect
 import types
 from typing import Any, Callable, cast, Dict, Mapping, NamedTuple, Optional, SupportsFloat
 
-import jax.numpy as jnp
 import numpy as np
 import optax
 from jax.typing import ArrayLike
@@ -48,16 +46,6 @@ class Row(NamedTuple):
   needs: tuple = ()  # the step counts get_scheduler requires
 
 
-def _shifted(schedule: optax.Schedule, shift: int) -> optax.Schedule:
-  """``schedule(t + shift)``, saturating at the largest int32 step."""
-
-  def shifted_schedule(count):
-    t = c.as_count(count)
-    return schedule(jnp.minimum(t, c.INT32_MAX - shift) + shift)
-
-  return shifted_schedule
-
-
 def _cosine_with_min_lr_rate(
   base: float,
   warmup_steps: int,
@@ -70,16 +58,16 @@ def _cosine_with_min_lr_rate(
 
   Its warmup is ``(t + 1) / W`` (or ``r + (1 - r) t / (W - 1)``) and its
   decay counts ``t - W + 1``: a warmup, then :func:`warmup_cosine` one step
-  ahead, which holds its final value from step ``T - 1`` on (transformers
-  keeps following the cosine there).
+  ahead, following the cosine past the end as transformers does.
   """
-  decay = _shifted(
+  decay = _objects.shifted(
     _warmup.warmup_cosine(
       base,
       0,
       max(total_steps - warmup_steps, 1),
       end_value=base * min_lr_rate,
       num_cycles=num_cycles,
+      hold_after_end=False,
     ),
     1,
   )
@@ -102,7 +90,7 @@ def _cosine(base: Any, kw: Dict[str, Any]) -> Dict[str, Any]:
   # The lambda of get_cosine_(with_min_lr_)schedule_with_warmup holds min_lr_rate (0 for the
   # first); get_scheduler gives it for cosine_with_min_lr only.
   end = {"end_value": base * kw["min_lr_rate"]} if "min_lr_rate" in kw else {}
-  return dict(_warmup_total(base, kw), num_cycles=kw["num_cycles"], **end)
+  return dict(_warmup_total(base, kw), num_cycles=kw["num_cycles"], hold_after_end=False, **end)
 
 
 def _polynomial(base: Any, kw: Dict[str, Any]) -> Dict[str, Any]:
@@ -277,13 +265,6 @@ TABLE: Mapping[str, Row] = types.MappingProxyType({row.name: row for row in _ROW
 _BY_LAMBDA = {row.lr_lambda: row for row in reversed(_ROWS) if row.lr_lambda is not None}
 
 
-def _lambda_keywords(fn: functools.partial) -> dict:
-  """All keyword values of a transformers lambda, its defaults included."""
-  bound = inspect.signature(fn.func).bind(0, *fn.args, **fn.keywords)
-  bound.apply_defaults()
-  return {k: v for k, v in list(bound.arguments.items())[1:]}
-
-
 def from_lambda(fn: Any, base: float, where: str) -> optax.Schedule:
   """The schedule of a ``LambdaLR`` lambda made by a transformers ``get_*_schedule*`` function.
 
@@ -300,11 +281,11 @@ def from_lambda(fn: Any, base: float, where: str) -> optax.Schedule:
   row = _BY_LAMBDA.get(name)
   if row is None or not getattr(func, "__module__", "").startswith("transformers"):
     raise _objects.Unsupported(
-      f"{where} with lr_lambda {name!r} (of the LambdaLRs, "
-      "those of transformers' get_*_schedule* functions and of to_torch are "
-      "converted)"
+      f"{where} with lr_lambda {name!r} (of the LambdaLRs, those of transformers' "
+      "get_*_schedule* functions, of pytorch_optimizer's get_chebyshev_schedule and "
+      "get_wsd_schedule and of to_torch are converted)"
     )
-  kw = _lambda_keywords(fn) if isinstance(fn, functools.partial) else {}
+  kw = _objects.partial_keywords(fn) if isinstance(fn, functools.partial) else {}
   return row.factory(**row.keywords(base, kw))
 
 
@@ -325,8 +306,9 @@ def get_scheduler(
   transformers': ``linear``, ``cosine``, ``cosine_with_restarts``,
   ``polynomial``, ``constant``, ``constant_with_warmup``, ``inverse_sqrt``,
   ``cosine_with_min_lr``, ``cosine_warmup_with_min_lr`` and
-  ``warmup_stable_decay`` are closed-form schedules (the cosine ones hold
-  their last value after the end, see :func:`from_torch`).
+  ``warmup_stable_decay`` are closed-form schedules, equal to transformers'
+  at every step (the cosine ones follow the cosine past ``num_training_steps``
+  as transformers' do).
   ``reduce_lr_on_plateau`` returns :func:`reduce_on_plateau` with
   ``ReduceLROnPlateau``'s defaults (``min_lr`` and ``eps`` divided by
   ``peak_value``), a transformation that scales updates: use it after an

@@ -5,8 +5,9 @@ warmup-then-decay schedules), ``_cyclic.py`` (CyclicLR, OneCycleLR),
 ``_phases.py`` (the studies' phase schedules), ``_piecewise.py`` (straight
 lines through given points), ``_composition.py`` (schedules made of
 schedules), ``_timm.py`` (timm's schedulers and LR noise),
-``_averaging.py`` (EMA decays and averaging weights, SWALR), ``_units.py``
-(batch-size schedules, schedules in samples or tokens, per-update counting).
+``_pytorch_optimizer.py`` (pytorch_optimizer's schedulers), ``_averaging.py``
+(EMA decays and averaging weights, SWALR), ``_units.py`` (batch-size schedules,
+schedules in samples or tokens, per-update counting).
 """
 
 from jaxsched.schedules._averaging import ema_sqrt_weight
@@ -32,11 +33,17 @@ from jaxsched.schedules._decay import step_decay
 from jaxsched.schedules._phases import bias_mitigation
 from jaxsched.schedules._phases import grokking
 from jaxsched.schedules._piecewise import piecewise_linear
+from jaxsched.schedules._pytorch_optimizer import chebyshev
+from jaxsched.schedules._pytorch_optimizer import cosine_annealing_warmup_restarts
+from jaxsched.schedules._pytorch_optimizer import proportion
+from jaxsched.schedules._pytorch_optimizer import rex
+from jaxsched.schedules._pytorch_optimizer import warmup_poly_growth
 from jaxsched.schedules._timm import timm_cosine
 from jaxsched.schedules._timm import timm_multistep
 from jaxsched.schedules._timm import timm_poly
 from jaxsched.schedules._timm import timm_step
 from jaxsched.schedules._timm import timm_tanh
+from jaxsched.schedules._timm import timm_wsd
 from jaxsched.schedules._timm import with_noise
 from jaxsched.schedules._units import BatchSchedule
 from jaxsched.schedules._units import consumed
@@ -62,11 +69,13 @@ __all__ = (
   "adaptive_momentum",
   "bias_mitigation",
   "chained",
+  "chebyshev",
   "constant",
   "constant_factor",
   "consumed",
   "cooldown",
   "cosine_annealing",
+  "cosine_annealing_warmup_restarts",
   "cosine_warm_restarts",
   "cyclic",
   "cyclic_momentum",
@@ -83,7 +92,9 @@ __all__ = (
   "per_update",
   "piecewise_linear",
   "polynomial_decay",
+  "proportion",
   "rampup_batch_size",
+  "rex",
   "sequential",
   "staged_batch_size",
   "step_decay",
@@ -95,12 +106,14 @@ __all__ = (
   "timm_poly",
   "timm_step",
   "timm_tanh",
+  "timm_wsd",
   "untuned_warmup",
   "warmup",
   "warmup_constant",
   "warmup_cosine",
   "warmup_cosine_restarts",
   "warmup_linear",
+  "warmup_poly_growth",
   "warmup_polynomial",
   "warmup_stable_decay",
   "warmup_stable_decay_cycles",

@@ -185,8 +185,8 @@ def cooldown(
       e & t \\ge S + D
     \\end{cases}
 
-  with ``f`` = ``1 - x`` (linear), ``(1 + cos(pi x)) / 2`` (cosine) or
-  ``1 - sqrt(x)`` (1-sqrt), the decay shapes of
+  with ``f`` = ``1 - x`` (linear), ``(1 + cos(pi x)) / 2`` (cosine),
+  ``1 - sqrt(x)`` (1-sqrt) or ``1 - x^2`` (1-square), the decay shapes of
   :func:`warmup_stable_decay`. A run at a constant (or any) rate can so fork
   a cooldown from any checkpoint, without knowing its length in advance:
   ``cooldown(warmup_constant(p, W), S, D)`` is the WSD schedule of Hägele
@@ -201,7 +201,7 @@ def cooldown(
     schedule: the schedule followed before ``start_step`` (any callable of the step).
     start_step: the first step of the cooldown, >= 0.
     decay_steps: length of the cooldown, >= 0 (0: ``end_value`` from ``start_step`` on).
-    decay_kind: "linear", "cosine" or "1-sqrt".
+    decay_kind: "linear", "cosine", "1-sqrt" or "1-square".
     end_value: the final rate, >= 0.
 
   Returns:

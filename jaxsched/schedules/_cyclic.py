@@ -146,15 +146,8 @@ def _check_one_cycle(
   fn: str, total_steps: Any, pct_start: Any, anneal_strategy: str, three_phase: bool
 ) -> None:
   c.check_steps(fn, "total_steps", total_steps, minimum=1)
-  c.check_real(
-    fn,
-    "pct_start",
-    pct_start,
-    low=0.0,
-    high=0.5 if three_phase else 1.0,
-    low_open=True,
-    high_open=not three_phase,
-  )
+  c.check_real(fn, "pct_start", pct_start, low=0.0, high=1.0)
+  c.check_bool(fn, "three_phase", three_phase)
   c.check_choice(fn, "anneal_strategy", anneal_strategy, ANNEAL_STRATEGIES)
 
 
@@ -163,8 +156,11 @@ def _one_cycle_curve(count, total_steps, pct_start, anneal_strategy, three_phase
 
   Phase ends are ``pct * T - 1`` and ``T - 1`` (two phases) or ``pct * T - 1``,
   ``2 pct * T - 2`` and ``T - 1`` (three). Inside a phase the value moves from
-  its start to its end value by a half cosine or a straight line. From step
-  ``T - 1`` on the last value is held (PyTorch raises past ``T``).
+  its start to its end value by a half cosine or a straight line. A step
+  belongs to the first phase whose end it has not passed, as in PyTorch: with
+  three phases and ``pct > 0.5`` the second one ends after ``T - 1``, so the
+  cycle ends inside it and the third is never reached. From step ``T - 1`` on
+  the value there is held (PyTorch raises past ``T``).
   """
   total = c.as_steps(total_steps).astype(dtype)
   pct = c.as_value(pct_start, dtype)
@@ -204,18 +200,24 @@ def one_cycle(
     \\searrow \\eta_{min} \\text{ until } T - 1
 
   (three phases: ``eta_0 -> max -> eta_0 -> eta_min`` with ends ``pT - 1``,
-  ``2pT - 2``, ``T - 1``), each by a half cosine or a line.
+  ``2pT - 2``, ``T - 1``), each by a half cosine or a line; a step is in the
+  first phase whose end it has not passed (with three phases and ``p > 0.5``
+  the cycle ends inside the second).
 
   PyTorch: ``OneCycleLR(optimizer, max_lr, total_steps, pct_start,
   anneal_strategy, div_factor=..., final_div_factor=..., three_phase=...)``.
   ``optax.cosine_onecycle_schedule`` ends its first phase at ``pT`` rather than
-  ``pT - 1``. PyTorch raises after ``total_steps`` steps; this holds
-  ``eta_min`` from step ``T - 1`` on.
+  ``pT - 1``. PyTorch can be stepped to step ``T`` (extrapolating its last
+  phase there: below 0 for ``anneal_strategy="linear"``) and raises after it;
+  this holds its value at ``T - 1`` (``eta_min`` unless three phases end
+  early) from step ``T - 1`` on. :func:`from_torch` follows PyTorch at ``T`` too.
 
   Args:
     max_lr: the peak rate, >= 0.
     total_steps: length of the cycle, >= 1.
-    pct_start: fraction of the cycle spent rising, in (0, 1) ((0, 0.5] with three phases).
+    pct_start: fraction of the cycle spent rising, in [0, 1] as PyTorch accepts
+      (with three phases above 0.5 the cycle ends while the rate still falls
+      back towards ``max_lr / div_factor``, as in PyTorch).
     anneal_strategy: "cos" or "linear".
     div_factor: ``max_lr / initial rate``, > 0.
     final_div_factor: ``initial rate / final rate``, > 0.

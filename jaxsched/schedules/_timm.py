@@ -17,7 +17,7 @@ previous cycle and jaxsched the start of the new one.
 """
 
 import fractions
-from typing import Any, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import jax
 import jax.numpy as jnp
@@ -54,17 +54,6 @@ def _check_cycle_args(
   c.check_real(fn, "cycle_mul", cycle_mul, low=0.0, low_open=True)
   c.check_real(fn, "cycle_decay", cycle_decay, low=0.0, high=1.0)
   c.check_steps(fn, "cycle_limit", cycle_limit, noun="cycles")
-
-
-def _power(base: Any, k: jax.Array, dtype: jnp.dtype) -> jax.Array:
-  """``base ** k`` for ``base >= 0`` and a whole ``k >= 0`` (float), with ``0 ** 0 = 1``.
-
-  ``exp(k log base)`` with the logarithm of a concrete base taken in float64.
-  """
-  b = c.as_value(base, dtype)
-  value = c.concrete(base)
-  safe = jnp.where(b > 0, b, 1.0) if value is None else np.where(value > 0, value, 1.0)
-  return jnp.where(k == 0, 1.0, jnp.where(b > 0, jnp.exp(k * c.log_of(safe, dtype)), 0.0))
 
 
 def _int_power(m: jax.Array, i: jax.Array) -> jax.Array:
@@ -170,7 +159,7 @@ def _cyclic_schedule(
     i, p, r = _cycle(t, t_initial, cycle_mul, dtype)
     peak, floor = c.as_value(peak_value, dtype), c.as_value(lr_min, dtype)
     live = i < c.as_steps(cycle_limit)
-    lr_max = peak * _power(cycle_decay, jnp.where(live, i, 0).astype(dtype), dtype)
+    lr_max = peak * c.whole_power(cycle_decay, jnp.where(live, i, 0).astype(dtype), dtype)
     return jnp.where(live, c.mix(lr_max, floor, weight(p, r)), floor)
 
   def schedule(count):
@@ -514,7 +503,8 @@ def timm_step(
     w = c.as_steps(warmup_t)
     k = _floor_div(jnp.maximum(t - w, 0) if warmup_prefix else t, decay_t, dtype)
     peak = c.as_value(peak_value, dtype)
-    return c.finish(_warmed(t, w, warmup_lr_init, peak, peak * _power(decay_rate, k, dtype), dtype))
+    decayed = peak * c.whole_power(decay_rate, k, dtype)
+    return c.finish(_warmed(t, w, warmup_lr_init, peak, decayed, dtype))
 
   return schedule
 
@@ -585,9 +575,158 @@ def timm_multistep(
     last = firsts if firsts is not None else (c.as_steps(jnp.ceil(jnp.asarray(decay_t, dtype))) - 1)
     k = jnp.sum(tp[..., None] >= last.reshape((1,) * tp.ndim + (-1,)), axis=-1)
     peak = c.as_value(peak_value, dtype)
-    return c.finish(
-      _warmed(t, w, warmup_lr_init, peak, peak * _power(decay_rate, k.astype(dtype), dtype), dtype)
+    decayed = peak * c.whole_power(decay_rate, k.astype(dtype), dtype)
+    return c.finish(_warmed(t, w, warmup_lr_init, peak, decayed, dtype))
+
+  return schedule
+
+
+WSD_STABLE_FNS = ("constant", "rsqrt", "power")
+WSD_DECAY_FNS = ("linear", "1-sqrt", "cosine", "power", "exp")
+
+
+def _wsd_decay(decay_fn: str, f, q, decay_power: Any, decay_ratio: Any, dtype):
+  """timm's WSD decay factor at progress ``f`` (``q = 1 - f``, formed exactly), 1 -> 0."""
+  if decay_fn == "linear":
+    return q
+  if decay_fn == "1-sqrt":
+    return 1.0 - jnp.sqrt(f)
+  if decay_fn == "cosine":
+    return c.cosine_weight(f, q)
+  if decay_fn == "power":  # 1 - f**a as -expm1(a log1p(-q)): exact near f = 1
+    return -jnp.expm1(c.as_value(decay_power, dtype) * jnp.log1p(-q))
+  # exp: (r**f - r) / (1 - r) = r (r**-q - 1) / (1 - r)
+  r = c.as_value(decay_ratio, dtype)
+  return r * jnp.expm1(-q * c.log_of(decay_ratio, dtype)) / (1.0 - r)
+
+
+def timm_wsd(
+  peak_value: ArrayLike,
+  t_initial: int | ArrayLike,
+  decay_t: int | ArrayLike,
+  lr_min: ArrayLike = 0.0,
+  stable_fn: str = "constant",
+  stable_timescale: Optional[ArrayLike] = None,
+  stable_power: ArrayLike = 0.5,
+  decay_fn: str = "1-sqrt",
+  decay_power: ArrayLike = 0.5,
+  decay_ratio: ArrayLike = 0.1,
+  warmup_t: int | ArrayLike = 0,
+  warmup_lr_init: ArrayLike = 0.0,
+) -> optax.Schedule:
+  """timm's warmup-stable-decay: a warmup prefix, a stable phase, a decay to ``lr_min``.
+
+  With ``s = t - W`` (the time since the warmup), the stable value
+  ``v_s = max(\\eta_0 S(s), \\eta_{min})`` and the decay progress
+  ``f = min((s - T + D) / D, 1)``:
+
+  .. math::
+    \\eta_t = \\begin{cases}
+      \\eta_{w} + t \\, (\\eta_0 - \\eta_{w}) / W & t < W \\\\
+      v_s & s \\le T - D \\\\
+      \\eta_{min} + (v_s - \\eta_{min}) \\, F(f) & s > T - D
+    \\end{cases}
+
+  Stable functions ``S``: "constant" (1, the WSD schedule), "rsqrt"
+  (``(1 + s / tau)^{-1/2}``, big_vision's rsqrt) and "power"
+  (``(1 + s / tau)^{-b}``, the Power scheduler), with ``tau =
+  stable_timescale`` (``warmup_t`` by default). Decay functions ``F``:
+  "1-sqrt" (``1 - sqrt(f)``), "linear" (``1 - f``), "cosine" (``(1 + cos
+  pi f) / 2``), "power" (``1 - f^a``) and "exp" (``(r^f - r) / (1 - r)``),
+  all from 1 to 0. ``lr_min`` is reached at ``t = W + T`` and held after.
+
+  timm: ``WSDLRScheduler(optimizer, t_initial, decay_t, lr_min, stable_fn,
+  stable_timescale, stable_power, decay_fn, decay_power, decay_ratio,
+  warmup_t, warmup_lr_init, t_in_epochs=False)`` with the optimizer's ``lr =
+  peak_value``: ``sched(t)`` is its ``_get_lr(t)``. timm's warmup is always a
+  prefix of ``t_initial`` (the whole schedule lasts ``W + T``). A callable
+  ``decay_fn`` has no closed form here (:func:`from_torch` tabulates it with
+  ``num_steps``). Every argument but ``stable_fn`` and ``decay_fn`` may be
+  traced (step counts are truncated to integers).
+
+  Args:
+    peak_value: the base rate (the optimizer's ``lr``), >= 0.
+    t_initial: length ``T`` of the stable and decay phases, >= 1.
+    decay_t: length ``D`` of the decay, the last steps of ``t_initial``, in [1, t_initial].
+    lr_min: the rate at the end of the decay, >= 0.
+    stable_fn: "constant", "rsqrt" or "power".
+    stable_timescale: ``tau`` of "rsqrt" and "power", > 0; None uses ``warmup_t``
+      (which must then be >= 1). Ignored by "constant".
+    stable_power: the exponent ``b`` of "power", > 0.
+    decay_fn: "1-sqrt", "linear", "cosine", "power" or "exp".
+    decay_power: the exponent ``a`` of the "power" decay, > 0.
+    decay_ratio: ``r`` of the "exp" decay, in (0, 1).
+    warmup_t: warmup steps ``W``, >= 0.
+    warmup_lr_init: the rate at step 0 of the warmup, >= 0.
+
+  Returns:
+    An ``optax.Schedule``.
+
+  Examples:
+    >>> import jaxsched
+    >>> sched = jaxsched.timm_wsd(1.0, t_initial=100, decay_t=20, decay_fn="linear", warmup_t=10)
+    >>> float(sched(5)), float(sched(50)), float(sched(100)), float(sched(110))
+    (0.5, 1.0, 0.5, 0.0)
+
+  References:
+    Hu et al., 2024 (MiniCPM, WSD): https://arxiv.org/abs/2404.06395;
+    Hägele et al., 2024 (1-sqrt cooldown): https://arxiv.org/abs/2405.18392;
+    Zhai et al., 2022 (rsqrt with linear cooldown): https://arxiv.org/abs/2106.04560;
+    Shen et al., 2024 (Power scheduler): https://arxiv.org/abs/2408.13359
+  """
+  fn = "timm_wsd"
+  c.check_real(fn, "peak_value", peak_value, low=0.0)
+  c.check_steps(fn, "t_initial", t_initial, minimum=1)
+  c.check_steps(fn, "decay_t", decay_t, minimum=1)
+  c.check_order(fn, "decay_t", decay_t, "t_initial", t_initial)
+  c.check_real(fn, "lr_min", lr_min, low=0.0)
+  c.check_choice(fn, "stable_fn", stable_fn, WSD_STABLE_FNS)
+  if callable(decay_fn):
+    raise ValueError(
+      f"{fn}: decay_fn={decay_fn!r}: a callable has no closed form here; give one of "
+      f"{', '.join(map(repr, WSD_DECAY_FNS))} (from_torch tabulates a timm scheduler "
+      "with a callable decay_fn when given num_steps)"
     )
+  c.check_choice(fn, "decay_fn", decay_fn, WSD_DECAY_FNS)
+  c.check_real(fn, "stable_power", stable_power, low=0.0, low_open=True)
+  c.check_real(fn, "decay_power", decay_power, low=0.0, low_open=True)
+  c.check_real(fn, "decay_ratio", decay_ratio, low=0.0, high=1.0, low_open=True, high_open=True)
+  c.check_steps(fn, "warmup_t", warmup_t)
+  c.check_real(fn, "warmup_lr_init", warmup_lr_init, low=0.0)
+  if stable_fn != "constant":
+    if stable_timescale is None:
+      value = c.concrete(warmup_t)
+      if value is not None and not np.all(value > 0):
+        raise ValueError(
+          f"{fn}: stable_fn={stable_fn!r} needs stable_timescale > 0; it defaults to "
+          f"warmup_t={warmup_t}, so give it when there is no warmup"
+        )
+      stable_timescale = warmup_t
+    else:
+      c.check_real(fn, "stable_timescale", stable_timescale, low=0.0, low_open=True)
+  dtype = c.value_dtype(
+    peak_value, lr_min, stable_power, decay_power, decay_ratio, warmup_lr_init, stable_timescale
+  )
+
+  def schedule(count):
+    t = c.as_count(count)
+    w = c.as_steps(warmup_t)
+    peak, floor = c.as_value(peak_value, dtype), c.as_value(lr_min, dtype)
+    since = jnp.maximum(t - w, 0)
+    if stable_fn == "constant":
+      stable = peak
+    else:
+      power = 0.5 if stable_fn == "rsqrt" else c.as_value(stable_power, dtype)
+      tau = c.as_value(stable_timescale, dtype)
+      stable = peak * jnp.exp(-power * jnp.log1p(since.astype(dtype) / tau))
+    stable = jnp.maximum(stable, floor)
+    length = c.as_steps(decay_t)
+    into = since - (c.as_steps(t_initial) - length)  # steps into the decay
+    f = c.fraction(into, length, dtype)
+    q = c.fraction(length - jnp.clip(into, 0, length), length, dtype)
+    factor = _wsd_decay(decay_fn, f, q, decay_power, decay_ratio, dtype)
+    after = jnp.where(into <= 0, stable, c.mix(stable, floor, factor))
+    return c.finish(_warmed(t, w, warmup_lr_init, peak, after, dtype))
 
   return schedule
 

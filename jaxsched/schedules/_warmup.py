@@ -117,21 +117,34 @@ def warmup_linear(
   warmup_steps: int | ArrayLike,
   total_steps: int | ArrayLike,
   end_value: ArrayLike = 0.0,
+  init_value: ArrayLike = 0.0,
+  hold_after_end: bool = True,
 ) -> optax.Schedule:
-  """Linear warmup from 0, then linear decay to ``end_value`` at ``total_steps``.
+  """Linear warmup, then linear decay to ``end_value`` at ``total_steps``.
 
   .. math::
-    \\eta_t = \\begin{cases} p \\, t / W & t < W \\\\
-    e + (p - e) \\max\\left(0, \\frac{T - t}{T - W}\\right) & t \\ge W \\end{cases}
+    \\eta_t = \\begin{cases} i + (p - i) \\, t / W & t < W \\\\
+    e + (p - e) \\frac{T - t}{T - W} & W \\le t \\le T \\end{cases}
+
+  After ``T`` it holds ``end_value``, or with ``hold_after_end=False`` the line
+  goes on below it (floored at 0).
 
   transformers: ``get_linear_schedule_with_warmup(optimizer, num_warmup_steps,
-  num_training_steps)`` for ``end_value=0``. Holds ``end_value`` after ``T``.
+  num_training_steps)`` for ``end_value=0`` (either way past ``T``).
+  pytorch_optimizer: ``LinearScheduler(optimizer, t_max=T, max_lr=p,
+  min_lr=e, init_lr=i, warmup_steps=W)`` with ``hold_after_end=False``: its
+  ``n``-th ``step()`` call returns this schedule's value at ``n`` (the object
+  itself holds ``min_lr`` before its first call, see :func:`from_torch`); past
+  ``t_max`` its line goes negative, where this stops at 0.
 
   Args:
     peak_value: the rate at the end of warmup, >= 0.
     warmup_steps: length of the warmup, in [0, total_steps].
     total_steps: step at which ``end_value`` is reached, >= 0.
     end_value: the final rate, >= 0.
+    init_value: the rate at step 0, >= 0.
+    hold_after_end: True: ``end_value`` from ``total_steps`` on; False: the
+      line continues (``T - W`` counts as 1 when it is 0), floored at 0.
 
   Returns:
     An ``optax.Schedule``.
@@ -145,18 +158,43 @@ def warmup_linear(
   c.check_real(fn, "peak_value", peak_value, low=0.0)
   _check_warmup_total(fn, warmup_steps, total_steps)
   c.check_real(fn, "end_value", end_value, low=0.0)
-  dtype = c.value_dtype(peak_value, end_value)
+  c.check_real(fn, "init_value", init_value, low=0.0)
+  c.check_bool(fn, "hold_after_end", hold_after_end)
+  dtype = c.value_dtype(peak_value, end_value, init_value)
 
   def schedule(count):
     t = c.as_count(count)
     w, n = c.as_steps(warmup_steps), c.as_steps(total_steps)
     peak, end = c.as_value(peak_value, dtype), c.as_value(end_value, dtype)
-    remaining = c.fraction(n - jnp.minimum(t, n), n - w, dtype)
+    if hold_after_end:
+      remaining = c.fraction(n - jnp.minimum(t, n), n - w, dtype)
+    else:  # n - t >= -(2**31 - 1): no int32 overflow
+      remaining = (n - t).astype(dtype) / jnp.maximum(n - w, 1).astype(dtype)
+    init = c.as_value(init_value, dtype)
     return c.finish(
-      c.warmup_then(t, w, "linear", 0.0, peak, 1.0, dtype, c.mix(peak, end, remaining))
+      c.warmup_then(t, w, "linear", init, peak, 1.0, dtype, c.mix(peak, end, remaining))
     )
 
   return schedule
+
+
+def _periodic_cosine_factor(elapsed, span, num_cycles, dtype):
+  """``(1 + cos(2 pi c e / max(span, 1))) / 2`` for every ``elapsed = e >= 0``, past the span too.
+
+  ``e = k max(span, 1) + r`` is split in int32 first. For ``c = 0.5`` the value
+  is ``cos^2`` of the fraction ``r / span`` on even ``k`` and its mirror on odd
+  ``k``: exact at every step. Otherwise the phase is ``frac(c k) + c r / span``.
+  """
+  den = jnp.maximum(span, 1)
+  k, r = elapsed // den, elapsed % den
+  f = r.astype(dtype) / den.astype(dtype)
+  g = (den - r).astype(dtype) / den.astype(dtype)  # 1 - f, formed exactly
+  cycles = c.concrete(num_cycles)
+  if cycles is not None and cycles.ndim == 0 and float(cycles) == 0.5:
+    return jnp.where(k % 2 == 0, c.cosine_weight(f, g), c.cosine_weight(g, f))
+  nc = c.as_value(num_cycles, dtype)
+  turns = nc * k.astype(dtype)
+  return c.cosine_cycles_weight(turns - jnp.floor(turns) + nc * f, jnp.ones((), dtype))
 
 
 def warmup_cosine(
@@ -167,6 +205,7 @@ def warmup_cosine(
   init_value: ArrayLike = 0.0,
   num_cycles: ArrayLike = 0.5,
   warmup_kind: str = "linear",
+  hold_after_end: bool = True,
 ) -> optax.Schedule:
   """Warmup to ``peak_value``, then cosine decay to ``end_value`` at ``total_steps``.
 
@@ -177,11 +216,17 @@ def warmup_cosine(
 
   transformers: ``get_cosine_schedule_with_warmup(optimizer, W, T, num_cycles)``
   (``end_value=0``) and ``get_cosine_with_min_lr_schedule_with_warmup(...,
-  min_lr=end_value)``; ``optax.warmup_cosine_decay_schedule``. From ``T`` on it
-  holds the value reached at ``T`` (``end_value`` for ``num_cycles=0.5``),
-  where transformers keeps following the cosine. Seed 002's LLM ``get_lr``
-  warms up with ``(t + 1) / W`` instead of ``t / W``: the same curve one step
-  earlier during warmup, identical afterwards.
+  min_lr=end_value)``, with ``hold_after_end=False``: transformers keeps
+  following the cosine after ``T`` (back up to the peak at ``2T - W`` for
+  ``num_cycles=0.5``) and divides by ``max(T - W, 1)``.
+  pytorch_optimizer: ``CosineScheduler(optimizer, t_max=T, max_lr=p,
+  min_lr=e, init_lr=i, warmup_steps=W)``, also with ``hold_after_end=False``
+  (its ``n``-th ``step()`` call returns the value at ``n``; see
+  :func:`from_torch` for the rate the object holds). With
+  ``hold_after_end=True`` (the default, as ``optax.warmup_cosine_decay_schedule``)
+  it holds the value reached at ``T`` (``end_value`` for ``num_cycles=0.5``).
+  Seed 002's LLM ``get_lr`` warms up with ``(t + 1) / W`` instead of ``t / W``:
+  the same curve one step earlier during warmup, identical afterwards.
 
   Args:
     peak_value: the rate at the end of warmup, >= 0.
@@ -191,6 +236,8 @@ def warmup_cosine(
     init_value: the rate at step 0, >= 0 (> 0 for an exponential warmup).
     num_cycles: number of cosine periods in the decay, >= 0 (0.5: one half-wave down).
     warmup_kind: any ``warmup_kind`` of :func:`warmup` (its polynomial uses exponent 2).
+    hold_after_end: True: the value at ``total_steps`` from then on; False:
+      the cosine goes on (exactly, at every step, for ``num_cycles=0.5``).
 
   Returns:
     An ``optax.Schedule``.
@@ -200,6 +247,9 @@ def warmup_cosine(
     >>> sched = jaxsched.warmup_cosine(1.0, warmup_steps=10, total_steps=110)
     >>> round(float(sched(5)), 6), round(float(sched(60)), 6)
     (0.5, 0.5)
+    >>> follow = jaxsched.warmup_cosine(1.0, 10, 110, hold_after_end=False)
+    >>> float(sched(210)), float(follow(210))
+    (0.0, 1.0)
   """
   fn = "warmup_cosine"
   c.check_real(fn, "peak_value", peak_value, low=0.0)
@@ -208,16 +258,21 @@ def warmup_cosine(
   c.check_real(fn, "init_value", init_value, low=0.0)
   c.check_real(fn, "num_cycles", num_cycles, low=0.0)
   c.check_warmup(fn, warmup_kind, init_value, peak_value, 2.0)
+  c.check_bool(fn, "hold_after_end", hold_after_end)
   dtype = c.value_dtype(peak_value, end_value, init_value, num_cycles)
 
   def schedule(count):
     t = c.as_count(count)
     w, n = c.as_steps(warmup_steps), c.as_steps(total_steps)
     peak, end = c.as_value(peak_value, dtype), c.as_value(end_value, dtype)
-    p = c.fraction(jnp.minimum(t, n) - w, n - w, dtype)
-    decay = c.mix(peak, end, c.cosine_factor(p, num_cycles))
+    if hold_after_end:
+      weight = c.cosine_factor(c.fraction(jnp.minimum(t, n) - w, n - w, dtype), num_cycles)
+    else:
+      weight = _periodic_cosine_factor(jnp.maximum(t - w, 0), n - w, num_cycles, dtype)
     return c.finish(
-      c.warmup_then(t, w, warmup_kind, c.as_value(init_value, dtype), peak, 2.0, dtype, decay)
+      c.warmup_then(
+        t, w, warmup_kind, c.as_value(init_value, dtype), peak, 2.0, dtype, c.mix(peak, end, weight)
+      )
     )
 
   return schedule
@@ -433,8 +488,8 @@ def warmup_stable_decay(
       m & \\text{after}
     \\end{cases}
 
-  with ``f`` = ``1 - x`` (linear), ``(1 + cos(2 pi c x)) / 2`` (cosine) or
-  ``1 - sqrt(x)`` (1-sqrt).
+  with ``f`` = ``1 - x`` (linear), ``(1 + cos(2 pi c x)) / 2`` (cosine),
+  ``1 - sqrt(x)`` (1-sqrt) or ``1 - x^2`` (1-square; transformers has the first three).
 
   transformers: ``get_wsd_schedule(optimizer, num_warmup_steps,
   num_decay_steps, num_training_steps, num_stable_steps, warmup_type,
@@ -448,7 +503,7 @@ def warmup_stable_decay(
     total_steps: whole length; the plateau is ``total - warmup - decay`` >= 0.
     warmup_kind: any ``warmup_kind`` of :func:`warmup`, starting from ``m * peak``
       (its polynomial uses exponent 2); transformers has linear, cosine, 1-sqrt.
-    decay_kind: "linear", "cosine" or "1-sqrt".
+    decay_kind: "linear", "cosine", "1-sqrt" or "1-square".
     min_lr_ratio: floor as a fraction of the peak, in [0, 1].
     num_cycles: cosine periods of the decay, >= 0 (0.5: one half-wave down).
 
@@ -624,7 +679,7 @@ def warmup_stable_decay_cycles(
       defaults to ``warmup_steps``.
     warmup_kind: any ``warmup_kind`` of :func:`warmup`, starting from the
       previous cycle's end value (its polynomial uses exponent 2).
-    decay_kind: "linear", "cosine" or "1-sqrt".
+    decay_kind: "linear", "cosine", "1-sqrt" or "1-square".
     min_lr_ratio: the floor every decay reaches, as a fraction of the peak, in [0, 1].
 
   Returns:

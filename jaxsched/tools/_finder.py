@@ -68,10 +68,8 @@ def _valley(lrs: np.ndarray, smoothed: np.ndarray) -> float:
 
 def _suggest(lrs: np.ndarray, smoothed: np.ndarray) -> dict:
   """Every rule's suggestion from one curve (its finite points)."""
-  finite = np.isfinite(smoothed)
+  finite = np.isfinite(smoothed)  # a trial that got this far has two finite points or more
   kept_lrs, kept = lrs[finite], smoothed[finite]
-  if not kept.size:  # the very first loss was not finite
-    kept_lrs, kept = lrs[:1], np.zeros(1)
   return {
     "valley": _valley(kept_lrs, kept),
     "steepest": _steepest(kept_lrs, kept),
@@ -359,6 +357,48 @@ def _stack(batches: list) -> Any:
   return jax.tree.map(stack, *batches)
 
 
+def _strong(tree: Any) -> Any:
+  """``tree`` with weakly typed leaves (``jnp.full(n, 2.0)``, Python numbers) strongly typed.
+
+  ``jax.jit`` compiles a weak and a strong float32 argument separately; with
+  every input strong, new parameter or data values of the same shapes and
+  dtypes reuse the compiled sweep whatever made them.
+  """
+
+  def strong(x):
+    if isinstance(x, jax.Array) and x.weak_type:
+      return x.astype(x.dtype)
+    if isinstance(x, (bool, int, float, complex)):
+      return np.asarray(x)
+    return x
+
+  return jax.tree.map(strong, tree)
+
+
+def _check_failed(fn: str, lrs: np.ndarray, losses_KxN: np.ndarray, stops: np.ndarray) -> None:
+  """Raises when a trial has no range to suggest from: it diverged at step 0 or 1.
+
+  ``stops`` holds each trial's divergence step (past the end for one that did not).
+  """
+  failed = np.flatnonzero(stops <= 1)
+  if not failed.size:
+    return
+  k = int(failed[0])
+  which = f"trial {k} of {len(stops)}" if len(stops) > 1 else "the range test"
+  first = losses_KxN[k, 0]
+  if not np.isfinite(first):
+    why = (
+      f"the loss at step 0 (lr={lrs[0]:.3g}) is {first}: check the parameters, the data "
+      "and the loss function"
+    )
+  else:
+    why = (
+      f"the loss diverged at step 1 (it is {losses_KxN[k, 1]} after one update at "
+      f"lr={lrs[0]:.3g}): lower start_lr"
+    )
+  raise ValueError(f"{fn}: {which} failed, no learning rate to suggest: {why}")
+
+
 def _check_mesh(fn: str, mesh: Any, data_axis: Any, batch_trees: list) -> None:
   if not isinstance(mesh, jax.sharding.Mesh):
     raise ValueError(f"{fn}: mesh={mesh!r} must be a jax.sharding.Mesh")
@@ -423,9 +463,16 @@ def lr_find(
   validation loss after it); the smoothed loss is
   ``a_i = beta a_{i-1} + (1 - beta) L_i`` divided by ``1 - beta^(i+1)``. The
   sweep is one compiled ``lax.scan``, compiled once per loss function,
-  optimizer, shapes and number of steps: later calls with new parameter,
-  data, key or LR-bound values reuse it. ``params`` are not modified (the
-  sweep trains a copy; nothing is donated) and nothing global is changed.
+  optimizer, shapes, dtypes and number of steps: later calls with new
+  parameter, data, key or LR-bound values reuse it (weakly typed inputs such
+  as ``jnp.full(n, 2.0)`` or Python numbers are made strongly typed first, so
+  they do too). ``params`` are not modified (the sweep trains a copy; nothing
+  is donated) and nothing global is changed.
+
+  A range test fails, and ``lr_find`` raises ``ValueError`` saying why, when
+  a trial has no curve to suggest from: its loss is not finite at step 0
+  (broken parameters, data or loss) or diverges at step 1 (``start_lr`` too
+  high). A suggestion is only returned from a measured range.
 
   ``num_trials=K`` runs K range tests in one vmapped program: trial ``k``
   starts from ``init_fn(key_k)`` (or from ``params``) and, with one batch per
@@ -482,6 +529,9 @@ def lr_find(
 
   Returns:
     An :class:`LRFinderResult`.
+
+  Raises:
+    ValueError: for bad arguments, and when the range test fails (see above).
 
   Examples:
     >>> import jax.numpy as jnp, jaxsched
@@ -562,6 +612,9 @@ def lr_find(
     model = (params, ())
   else:
     model = None
+  model, eval_data = _strong(model), _strong(eval_data)
+  if not iterator:
+    data = _strong(data)
   if mesh is not None:
     batches = [("eval_data", eval_data, 0)]
     if not iterator:
@@ -614,7 +667,7 @@ def lr_find(
             f"batches; num_steps={num_steps} needs one per step"
           ) from None
       batches += [batches[-1]] * (chunk_size - count)  # one shape: one compiled chunk
-      batch = _stack(batches)
+      batch = _stack(_strong(batches))
       if mesh is not None:
         if chunk == 0:
           _check_mesh(fn, mesh, data_axis, [("a batch of data", batches[0], 0)])
@@ -632,13 +685,14 @@ def lr_find(
       ):
         losses = losses[:, : first + count]
         break
-  return _summarize(lrs, losses, smoothing, diverge_threshold, rule, mode)
+  return _summarize(lrs, losses, smoothing, diverge_threshold, rule, mode, fn)
 
 
-def _summarize(lrs, losses_KxN, smoothing, diverge_threshold, rule, mode) -> LRFinderResult:
+def _summarize(lrs, losses_KxN, smoothing, diverge_threshold, rule, mode, fn) -> LRFinderResult:
   """Smooths, stops and suggests for every trial, then takes medians over the trials."""
   num_trials = losses_KxN.shape[0]
-  smoothed_KxN, stops, _ = _smooth(losses_KxN, smoothing, diverge_threshold)
+  smoothed_KxN, stops, diverged = _smooth(losses_KxN, smoothing, diverge_threshold)
+  _check_failed(fn, lrs, losses_KxN, np.where(diverged, stops, len(lrs)))
   stop = int(stops.max())
   lrs = lrs[: stop + 1]
   past = np.arange(stop + 1)[None, :] > stops[:, None]
