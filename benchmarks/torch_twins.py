@@ -47,9 +47,12 @@ class NandaTransformer(nn.Module):
   """``model.Transformer`` with Nanda's settings: 1 block, no LayerNorm, ``a b =``.
 
   Attention as the JAX model computes it: bias-free q/k/v/out projections,
-  queries scaled by ``head_dim**-0.5``, softmax over keys; like the JAX model,
-  the block runs at the last position only (the one the logits read; its
-  query sees every key, so no mask), with keys and values at all three.
+  queries scaled by ``head_dim**-0.5``, softmax over keys. Like the JAX model
+  (``Block.on_rows``), the query, key and value projections run once per
+  distinct input row (a position's embedding plus its token's: ``p`` rows for
+  ``a``, ``p`` for ``b``, one for ``=``) and are gathered per example, and the
+  block runs at the last position only (the one the logits read; its query
+  sees every key, so no mask), with keys and values at all three.
   """
 
   def __init__(self, modulus: int, width: int, num_heads: int = 4):
@@ -66,16 +69,23 @@ class NandaTransformer(nn.Module):
     self.unembed = nn.Linear(width, modulus, bias=False)
 
   def forward(self, pairs_Bx2):
-    a, b = pairs_Bx2[:, 0], pairs_Bx2[:, 1]
-    tokens_BxL = torch.stack([a, b, torch.full_like(a, self.modulus + 1)], dim=1)
-    x_BxLxD = self.embed(tokens_BxL) + self.position
-    n, length, width = x_BxLxD.shape
+    p, (a, b) = self.modulus, (pairs_Bx2[:, 0], pairs_Bx2[:, 1])
+    embeddings, position = self.embed.weight, self.position
+    rows_RxD = torch.cat(
+      [
+        embeddings[:p] + position[0],
+        embeddings[:p] + position[1],
+        embeddings[p + 1 :] + position[2],
+      ]
+    )
+    index_BxL = torch.stack([a, b + p, torch.full_like(a, 2 * p)], dim=1)
+    n, width = len(a), rows_RxD.shape[1]
     heads = lambda t: t.view(n, -1, self.num_heads, width // self.num_heads).transpose(1, 2)
-    # The block's output is read at "=" only: one query, which sees every key (B H 1 d).
-    q = heads(self.query(x_BxLxD[:, -1:])) * (width // self.num_heads) ** -0.5
-    k, v = heads(self.key(x_BxLxD)), heads(self.value(x_BxLxD))  # B H L d
+    # One query, at "=", which sees every key (B H 1 d); keys and values at all three (B H L d).
+    q = heads(self.query(rows_RxD)[index_BxL[:, -1:]]) * (width // self.num_heads) ** -0.5
+    k, v = heads(self.key(rows_RxD)[index_BxL]), heads(self.value(rows_RxD)[index_BxL])
     mixed_BxD = ((q @ k.transpose(-2, -1)).softmax(-1) @ v).reshape(n, width)
-    x_BxD = x_BxLxD[:, -1] + self.attn_out(mixed_BxD)
+    x_BxD = rows_RxD[index_BxL[:, -1]] + self.attn_out(mixed_BxD)
     x_BxD = x_BxD + self.mlp_out(torch.relu(self.mlp_in(x_BxD)))
     return self.unembed(x_BxD)
 
