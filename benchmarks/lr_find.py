@@ -19,8 +19,12 @@ import optax
 from flax import nnx
 
 import jaxsched
-from benchmarks import grokking_step
 from benchmarks import timing
+from benchmarks import torch_twins
+from benchmarks.programs import StudyGroup
+from experiments.common import config as config_lib
+from experiments.grokking import config as grokking_config
+from experiments.grokking import train
 
 START_LR, END_LR = 1e-6, 1e-1
 
@@ -73,16 +77,25 @@ SETTINGS = {
 }
 
 
+def _mlp(modulus: int, width: int) -> StudyGroup:
+  """The grokking study's MLP (one run, seed 0) and its full training batch (30% of pairs)."""
+  changes = {"model": "mlp", "modulus": modulus, "width": width, "train_fraction": 0.3}
+  changes.update(batch_size=0, total_steps=1, eval_every=1)
+  return StudyGroup(train.STUDY, config_lib.replace(grokking_config.Config(), changes))
+
+
 def run(quick: bool) -> list:
   import torch  # pylint: disable=import-outside-toplevel
 
   entries = []
   for label, (modulus, width, num_steps) in SETTINGS["quick" if quick else "full"].items():
     repeats = 1 if quick else 7
-    inputs_np, targets_np = grokking_step.problem(modulus)
-    prog = grokking_step.JaxProgram("mlp", modulus, width, 1)
-    params = prog.params()
-    graphdef = prog.graphdef
+    mlp = _mlp(modulus, width)
+    batch_np = mlp.host_batches[0]  # step 0's full batch, the padding left out
+    real = batch_np["weights"][0] > 0
+    inputs_np, targets_np = batch_np["inputs"][0][real], batch_np["targets"][0][real]
+    params = mlp.params()
+    graphdef = mlp.graphdef
 
     def loss_fn(params, batch):
       logits = nnx.merge(graphdef, params)(batch[0])
@@ -106,7 +119,7 @@ def run(quick: bool) -> list:
       )
       return results[-1].losses
 
-    model = grokking_step.torch_twin("mlp", modulus, width, params)
+    model = torch_twins.grokking_twin("mlp", modulus, width, params)
     loader = [(torch.as_tensor(inputs_np).long(), torch.as_tensor(targets_np).long())] * num_steps
     finder = LRRangeFinder(
       model, torch.optim.SGD(model.parameters(), lr=START_LR), torch.nn.CrossEntropyLoss(), "cpu"
@@ -182,7 +195,7 @@ def run(quick: bool) -> list:
 
     # (b) NUM_TRIALS trials (8 initializations, one vmapped program) against one trial.
     def init_fn(key):
-      return nnx.state(grokking_step.train.init_model(prog.config, nnx.Rngs(key)), nnx.Param)
+      return nnx.state(train.init_model(mlp.config, nnx.Rngs(key)), nnx.Param)
 
     trial_results = []
 

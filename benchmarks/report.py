@@ -1,11 +1,20 @@
-"""Renders a ``benchmarks.run`` JSON file as the generated part of ``benchmarks/RESULTS.md``.
+"""Renders ``benchmarks.run`` JSON files as the generated part of ``benchmarks/RESULTS.md``.
 
-``python -m benchmarks.report benchmarks/results.json`` rewrites the text between
-the ``<!-- generated:start -->`` and ``<!-- generated:end -->`` markers of
-RESULTS.md (``--print`` writes it to stdout instead): the command and machine,
-the load average before and after, one table row per benchmark with its target
-and whether it was met, and the FLOP rates where a row records them. The
-analysis around the markers is written by hand from the same run.
+    python -m benchmarks.report [RESULTS.json ...] [--print]
+
+Each file is one machine's run; without arguments, ``benchmarks/results.json``
+(this project's measured run) and every other ``benchmarks/results_*.json``.
+The text between the ``<!-- generated:start -->`` and ``<!-- generated:end -->``
+markers of RESULTS.md is rewritten (``--print`` writes it to stdout instead):
+per CPU family, each run's command and machine (its CPU model first), the load
+average before and after, one table row per benchmark with its target and
+whether it was met, the FLOP rates where a row records them, and the engine's
+``auto`` choice per group where the run measured it. With runs from more than
+one machine, a table first sets the rows they share side by side, the CPU
+model a column. A file may hold figures reported from another machine
+(``"reported"``: where they come from and what was measured there); its
+missing numbers show as ``-``. The analysis around the markers is written by
+hand from the same runs.
 """
 
 import argparse
@@ -14,10 +23,17 @@ import pathlib
 import sys
 
 START, END = "<!-- generated:start -->", "<!-- generated:end -->"
-RESULTS_MD = pathlib.Path(__file__).with_name("RESULTS.md")
+HERE = pathlib.Path(__file__).parent
+RESULTS_MD = HERE / "RESULTS.md"
+RESULTS_JSON = HERE / "results.json"
 # A run that starts above this 1-minute load average is marked for a rerun. The value at the end
 # includes the run's own work (it keeps both cores busy), so it is shown, not judged.
 QUIET_LOAD = 1.5
+
+
+def default_files() -> list:
+  """``results.json``, then every other ``results_*.json`` beside it, by name."""
+  return [RESULTS_JSON] + sorted(HERE.glob("results_*.json"))
 
 
 def _num(x, digits: int = 3) -> str:
@@ -33,33 +49,71 @@ def _met(entry: dict) -> str:
 
 
 def _compile(entry: dict) -> str:
-  c = entry.get("compile", {})
+  c = entry.get("compile") or {}
   ours, base = c.get("ours_s"), c.get("baseline_s")
+  if ours is None and base is None:
+    return "-"
   return f"{ours or 0:.2f} / {base or 0:.2f}"
 
 
-def header_lines(header: dict) -> list:
-  v, d = header["versions"], header["device"]
-  start, end = header["load_average_start"], header["load_average_end"]
-  quiet = start[0] <= QUIET_LOAD
-  loads = lambda xs: " / ".join(f"{x:.2f}" for x in xs)
-  return [
+def cpu_family(cpu_model: str) -> str:
+  """``AMD``, ``Intel``, ``Arm`` or the model string itself."""
+  lowered = cpu_model.lower()
+  for family, marks in (
+    ("AMD", ("amd", "epyc", "ryzen")),
+    ("Intel", ("intel", "xeon")),
+    ("Arm", ("arm", "neoverse", "graviton", "apple")),
+  ):
+    if any(mark in lowered for mark in marks):
+      return family
+  return cpu_model
+
+
+def _loads(xs) -> str:
+  return " / ".join(f"{x:.2f}" for x in xs)
+
+
+def header_lines(result: dict) -> list:
+  """The command, the machine (CPU model first), the versions and the load of one run."""
+  header = result["header"]
+  v, d = header.get("versions") or {}, header["device"]
+  seconds = header.get("seconds_total")
+  lines = [
     "```bash",
-    f"{header['command']}      # {header['seconds_total']:.0f} s",
+    header["command"] + (f"      # {seconds:.0f} s" if seconds is not None else ""),
     "```",
     "",
-    f"- Date {header['date_utc'][:16].replace('T', ' ')} UTC. CPU: `{d['cpu_model']}`, "
-    f"{d['cpu_count']} cores ({d['cpus_available']} available), backend `{d['jax_backend']}`, "
-    f"devices {d['jax_devices']}, PyTorch threads = {d['torch_threads']}.",
-    "- " + ", ".join(f"{k} {val}" for k, val in v.items()) + ". XLA_FLAGS: "
-    f"`{header['env'].get('XLA_FLAGS')}`.",
-    f"- **Load average (1/5/15 min): {loads(start)} at the start, {loads(end)} at the end** "
-    + (
-      f"(quiet at the start: at most {QUIET_LOAD}; the end includes the run's own two busy cores)."
-      if quiet
-      else f"(**not quiet**: above {QUIET_LOAD} at the start; rerun)."
-    ),
   ]
+  if "reported" in result:
+    lines += [f"- **Reported, not measured here**: {result['reported']}"]
+  date = header.get("date_utc")
+  lines += [
+    f"- CPU: `{d['cpu_model']}`, {d.get('cpu_count', '?')} cores "
+    f"({d.get('cpus_available', '?')} available), backend `{d.get('jax_backend', '?')}`, "
+    f"PyTorch threads = {d.get('torch_threads', '?')}."
+    + (f" Date {date[:16].replace('T', ' ')} UTC." if date else ""),
+  ]
+  if v:
+    lines.append(
+      "- "
+      + ", ".join(f"{k} {val}" for k, val in v.items())
+      + f". XLA_FLAGS: `{(header.get('env') or {}).get('XLA_FLAGS')}`."
+    )
+  start, end = header.get("load_average_start"), header.get("load_average_end")
+  if start and end:
+    quiet = start[0] <= QUIET_LOAD
+    lines.append(
+      f"- **Load average (1/5/15 min): {_loads(start)} at the start, {_loads(end)} at the end** "
+      + (
+        f"(quiet at the start: at most {QUIET_LOAD}; the end includes the run's own two busy "
+        "cores)."
+        if quiet
+        else f"(**not quiet**: above {QUIET_LOAD} at the start; rerun)."
+      )
+    )
+  elif header.get("load_reported"):
+    lines.append(f"- Load average: {header['load_reported']}.")
+  return lines
 
 
 def table_lines(entries: list) -> list:
@@ -69,10 +123,11 @@ def table_lines(entries: list) -> list:
     "|---|---|---|---|---|---|---|---|---|---|",
   ]
   for e in entries:
-    t = e["timings"]
+    t = e.get("timings") or {}
+    baseline = e["baseline"] + (f" (error: {e['error']})" if "error" in e else "")
     lines.append(
-      f"| {e['name']} | {e['ours']} | {e['baseline']} | {_num(t['ours_s'])} | "
-      f"{_num(t['baseline_s'])} | {_num(e['ratio'])} | {_num(e['speedup'])} | "
+      f"| {e['name']} | {e['ours']} | {baseline} | {_num(t.get('ours_s'))} | "
+      f"{_num(t.get('baseline_s'))} | {_num(e['ratio'])} | {_num(e['speedup'])} | "
       f"{_compile(e)} | {e.get('target', '-')} | {_met(e)} |"
     )
   return lines
@@ -101,24 +156,97 @@ def rate_lines(entries: list) -> list:
   return lines
 
 
-def render(result: dict) -> str:
+def autotune_lines(entries: list) -> list:
+  """One row per group where the run measured the engine's ``auto`` against each mode."""
+  tuned = [e["autotune"] for e in entries if "autotune" in e]
+  if not tuned:
+    return []
+  lines = [
+    "",
+    "Execution modes: the engine's `auto` (its first chunk trained in each mode, the fastest "
+    "kept) against each mode, seconds per chunk, alternated; the probe's cost apart (the "
+    "first chunk of the two modes it did not keep, in chunks of the kept mode, and their "
+    "compilation):",
+    "",
+    "| group | engine's first chunk s: sequential / map / vmap | auto chose | steady s: "
+    "sequential / map / vmap | fastest | auto / fastest | probe extra (chunks) | "
+    "probe compile s |",
+    "|---|---|---|---|---|---|---|---|",
+  ]
+  modes = ("sequential", "map", "vmap")
+  for a in tuned:
+    probe = " / ".join(_num(a["engine_probe_s"].get(m)) for m in modes)
+    steady = " / ".join(_num(a["median_s"][m]) for m in modes)
+    lines.append(
+      f"| {a['group']} | {probe} | {a['chose']} | {steady} | {a['best']} | "
+      f"{a['auto_over_best']:.3f} | {a['probe_extra_s']:.3g} s ({a['probe_extra_chunks']:.2f}) "
+      f"| {a['compile_extra_s']:.2f} |"
+    )
+  return lines
+
+
+def _run_lines(result: dict) -> list:
   entries = result["entries"]
   met = [e for e in entries if e.get("target_met") is True]
   missed = [e for e in entries if e.get("target_met") is False]
-  lines = (
-    ["## Command and machine", ""]
-    + header_lines(result["header"])
-    + [
-      "",
-      "## Results",
-      "",
-      f"{len(entries)} rows; {len(met) + len(missed)} with a target: {len(met)} met, "
-      f"{len(missed)} missed ({', '.join(e['name'] for e in missed) or 'none'}).",
-      "",
-    ]
-  )
-  lines += table_lines(entries) + rate_lines(entries)
-  return "\n".join(lines)
+  lines = header_lines(result) + [
+    "",
+    f"{len(entries)} rows; {len(met) + len(missed)} with a target: {len(met)} met, "
+    f"{len(missed)} missed ({', '.join(e['name'] for e in missed) or 'none'}).",
+    "",
+  ]
+  return lines + table_lines(entries) + rate_lines(entries) + autotune_lines(entries)
+
+
+def _label(result: dict) -> str:
+  header = result["header"]
+  date = (header.get("date_utc") or "")[:10]
+  if "reported" in result:
+    return f"{date} (reported)" if date else "reported"
+  return date
+
+
+def across_lines(results: list) -> list:
+  """The rows that more than one run holds, side by side: benchmark, CPU, speedup, ratio."""
+  names: dict = {}
+  for result in results:
+    for e in result["entries"]:
+      names.setdefault(e["name"], []).append((result, e))
+  shared = {name: rows for name, rows in names.items() if len(rows) > 1}
+  if not shared:
+    return []
+  lines = [
+    "## Across machines",
+    "",
+    "The rows measured on more than one machine (speedup = baseline_s / ours_s, above 1: "
+    "ours is faster). Runs of different dates ran different code: see each run's section.",
+    "",
+    "| benchmark | CPU | run | speedup | ratio |",
+    "|---|---|---|---|---|",
+  ]
+  for name, rows in shared.items():
+    for result, e in rows:
+      lines.append(
+        f"| {name} | {result['header']['device']['cpu_model']} | {_label(result)} | "
+        f"{_num(e['speedup'])} | {_num(e['ratio'])} |"
+      )
+  return lines + [""]
+
+
+def render(*results: dict) -> str:
+  """The generated part of RESULTS.md for one or more runs (the first: this project's own)."""
+  if len(results) == 1:
+    return "\n".join(["## Command and machine", ""] + _run_lines(results[0]))
+  families: dict = {}
+  for result in results:
+    family = cpu_family(result["header"]["device"]["cpu_model"])
+    families.setdefault(family, []).append(result)
+  lines = across_lines(list(results))
+  for family, runs in families.items():
+    for result in runs:
+      lines += [f"## {family}: {result['header']['device']['cpu_model']}, {_label(result)}", ""]
+      lines += _run_lines(result) + [""]
+  return "\n".join(lines).rstrip("\n")
 
 
 def main(argv=None) -> int:
@@ -127,16 +255,15 @@ def main(argv=None) -> int:
   )
   parser.add_argument(
     "json",
-    nargs="+",
+    nargs="*",
     type=pathlib.Path,
-    help="benchmarks.run JSON files (their entries are concatenated; the "
-    "first one's header is shown)",
+    help="benchmarks.run JSON files, one per machine (default: benchmarks/results.json and "
+    "benchmarks/results_*.json)",
   )
   parser.add_argument("--print", action="store_true", help="write to stdout, not RESULTS.md")
   args = parser.parse_args(argv)
-  results = [json.loads(p.read_text()) for p in args.json]
-  merged = dict(results[0], entries=[e for r in results for e in r["entries"]])
-  text = render(merged)
+  files = args.json or default_files()
+  text = render(*(json.loads(p.read_text()) for p in files))
   if args.print:
     print(text)
     return 0
@@ -147,7 +274,7 @@ def main(argv=None) -> int:
   before, rest = current.split(START, 1)
   after = rest.split(END, 1)[1]
   RESULTS_MD.write_text(f"{before}{START}\n{text}\n{END}{after}")
-  print(f"wrote {RESULTS_MD}")
+  print(f"wrote {RESULTS_MD} from {', '.join(str(p) for p in files)}")
   return 0
 
 

@@ -4,10 +4,15 @@
 
 Sections: schedules (jaxsched vs Optax), torch_schedulers (vs PyTorch's
 schedulers), train_step (schedule / plateau overhead in an Adam step),
-grokking_step (the experiment's step vs PyTorch eager and torch.compile, and
-vmapped sweeps), lr_find (vs seed 000's range test). Every entry's ``ratio`` is
-ours_s / baseline_s (below 1: ours is faster); ``speedup`` is its inverse.
-``--quick`` uses tiny sizes and one or two repeats (a smoke test, not a result).
+grokking_step (the grokking study's steps vs PyTorch eager and torch.compile,
+and its execution modes with the engine's ``auto``), lr_find (vs seed 000's
+range test), lm_step (the LM study's step vs PyTorch eager, and its LR grid's
+execution modes with ``auto``). Every entry's ``ratio`` is ours_s / baseline_s
+(below 1: ours is faster); ``speedup`` is its inverse. ``--quick`` uses tiny
+sizes and one or two repeats (a smoke test, not a result). A full run takes
+about 7 minutes on 2 quiet cores; the committed numbers are made with
+
+    python -m benchmarks.run --json benchmarks/results.json && python -m benchmarks.report
 """
 
 import argparse
@@ -24,8 +29,10 @@ import jax
 from benchmarks import grokking_step
 from benchmarks import lm_step
 from benchmarks import lr_find
+from benchmarks import report
 from benchmarks import schedules
 from benchmarks import train_step
+from experiments.common import machine
 
 SECTIONS = {
   "schedules": schedules.run_optax,
@@ -35,16 +42,6 @@ SECTIONS = {
   "lr_find": lr_find.run,
   "lm_step": lm_step.run,
 }
-
-
-def _cpu_model() -> str:
-  try:
-    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-      if line.startswith("model name"):
-        return line.split(":", 1)[1].strip()
-  except OSError:
-    pass
-  return platform.processor() or "unknown"
 
 
 def header(argv: list) -> dict:
@@ -69,7 +66,7 @@ def header(argv: list) -> dict:
       "jax_devices": [str(d) for d in jax.devices()],
       "jax_backend": jax.default_backend(),
       "platform": platform.platform(),
-      "cpu_model": _cpu_model(),
+      "cpu_model": machine.cpu_model(),
       "cpu_count": os.cpu_count(),
       "cpus_available": len(os.sched_getaffinity(0)),
       "torch_threads": torch.get_num_threads(),
@@ -77,31 +74,6 @@ def header(argv: list) -> dict:
     "env": {k: os.environ.get(k) for k in ("XLA_FLAGS", "OMP_NUM_THREADS", "JAX_PLATFORMS")},
     "load_average_start": list(os.getloadavg()),
   }
-
-
-def _fmt(x, spec: str = ".3g") -> str:
-  return "-" if x is None else format(x, spec)
-
-
-def table(entries: list) -> str:
-  """A Markdown table: one row per entry."""
-  rows = [
-    "| benchmark | ours | baseline | ours s | baseline s | ratio | speedup | "
-    "compile ours / baseline s | target | met |",
-    "|---|---|---|---|---|---|---|---|---|---|",
-  ]
-  for e in entries:
-    met = e.get("target_met")
-    met = "-" if "target" not in e else ("?" if met is None else ("yes" if met else "NO"))
-    baseline = e["baseline"] + (f" (error: {e['error']})" if "error" in e else "")
-    comp = e["compile"]
-    rows.append(
-      f"| {e['name']} | {e['ours']} | {baseline} | {_fmt(e['timings']['ours_s'])} | "
-      f"{_fmt(e['timings']['baseline_s'])} | {_fmt(e['ratio'])} | {_fmt(e['speedup'])} | "
-      f"{_fmt(comp['ours_s'], '.2f')} / {_fmt(comp['baseline_s'], '.2f')} | "
-      f"{e.get('target', '-')} | {met} |"
-    )
-  return "\n".join(rows)
 
 
 def main(argv=None) -> int:
@@ -126,6 +98,7 @@ def main(argv=None) -> int:
   result = {"header": header(argv), "quick": args.quick, "entries": [], "sections": {}}
   began = time.perf_counter()
   for name in args.only or SECTIONS:
+    print(f"[{name}] ...", flush=True)
     start = time.perf_counter()
     entries = SECTIONS[name](args.quick)
     result["sections"][name] = {"seconds": time.perf_counter() - start, "entries": len(entries)}
@@ -133,7 +106,7 @@ def main(argv=None) -> int:
     print(f"[{name}: {len(entries)} entries, {time.perf_counter() - start:.1f} s]", flush=True)
   result["header"]["seconds_total"] = time.perf_counter() - began
   result["header"]["load_average_end"] = list(os.getloadavg())
-  print(table(result["entries"]))
+  print("\n".join(report.table_lines(result["entries"])))
   print(
     f"\nratio = ours_s / baseline_s (< 1: ours faster); speedup = 1 / ratio. "
     f"{result['header']['seconds_total']:.0f} s; load average "

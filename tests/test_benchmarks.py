@@ -76,6 +76,30 @@ def test_quick_benchmark_run_writes_well_formed_json(tmp_path):
 
 
 def test_committed_results_md_matches_committed_json():
-  """RESULTS.md's generated part is the rendering of results.json, not a hand-edited copy."""
+  """RESULTS.md's generated part is the rendering of the committed JSON files (results.json and
+  every results_*.json), not a hand-edited copy."""
+  files = report.default_files()
+  assert files[0].name == "results.json" and all(p.is_file() for p in files)
+  committed = [json.loads(p.read_text()) for p in files]
+  assert report.render(*committed) in (ROOT / "benchmarks" / "RESULTS.md").read_text()
+
+
+def test_report_sets_machines_side_by_side_with_the_cpu_model_a_column():
+  """Several runs: the shared rows in one table with the CPU model per row, and a section per
+  CPU family; one run: no such table."""
   committed = json.loads((ROOT / "benchmarks" / "results.json").read_text())
-  assert report.render(committed) in (ROOT / "benchmarks" / "RESULTS.md").read_text()
+
+  def run_on(cpu_model: str, speedup: float) -> dict:
+    header = dict(
+      committed["header"], device=dict(committed["header"]["device"], cpu_model=cpu_model)
+    )
+    entry = dict(committed["entries"][0], speedup=speedup, ratio=1 / speedup)
+    return dict(committed, header=header, entries=[entry])
+
+  amd, intel = run_on("AMD EPYC 7B13", 1.25), run_on("Intel(R) Xeon(R) CPU @ 2.20GHz", 0.8)
+  text = report.render(amd, intel)
+  name = committed["entries"][0]["name"]
+  assert f"| {name} | AMD EPYC 7B13 |" in text
+  assert f"| {name} | Intel(R) Xeon(R) CPU @ 2.20GHz |" in text
+  assert "## AMD: AMD EPYC 7B13" in text and "## Intel: Intel(R) Xeon(R) CPU @ 2.20GHz" in text
+  assert "Across machines" not in report.render(amd)

@@ -90,6 +90,35 @@ def test_last_block_at_the_last_position_only_gives_the_full_logits(name):
   chex.assert_trees_all_close(net(pairs), net.unembed(x)[:, -1], atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("name", ["power", "nanda"])
+@pytest.mark.parametrize("last_only", [False, True])
+def test_block_on_distinct_rows_is_the_block_on_the_gathered_inputs(name, last_only):
+  """Block.on_rows (projections once per distinct row, then gathered) against the block applied to
+  the gathered (B, L, D) inputs: the same values and parameter gradients to float32 rounding."""
+  block = model.build(name, 13, width=32, rngs=nnx.Rngs(0)).blocks[0]
+  graphdef, params = nnx.split(block)
+  rows = jax.random.normal(jax.random.PRNGKey(1), (9, 32))
+  index = jax.random.randint(jax.random.PRNGKey(2), (6, 3), 0, 9)
+  mask = nnx.make_causal_mask(index)
+  weights = jax.random.normal(jax.random.PRNGKey(3), (6, 1 if last_only else 3, 32))
+
+  def loss(params, rows, on_rows):
+    b = nnx.merge(graphdef, params)
+    out = (
+      b.on_rows(rows, index, mask, last_only=last_only)
+      if on_rows
+      else b(rows[index], mask, last_only=last_only)
+    )
+    return jnp.sum(weights * out), out
+
+  (_, got), grads = jax.value_and_grad(loss, argnums=(0, 1), has_aux=True)(params, rows, True)
+  (_, want), want_grads = jax.value_and_grad(loss, argnums=(0, 1), has_aux=True)(
+    params, rows, False
+  )
+  chex.assert_trees_all_close(got, want, rtol=1e-6, atol=1e-6)
+  chex.assert_trees_all_close(grads, want_grads, rtol=1e-5, atol=1e-5)
+
+
 def test_nanda_model_has_no_layer_norm_and_power_model_has():
   nanda = nnx.state(model.build("nanda", 13, width=32, rngs=nnx.Rngs(0)), nnx.Param)
   power = nnx.state(model.build("power", 13, width=32, rngs=nnx.Rngs(0)), nnx.Param)
