@@ -197,6 +197,7 @@ def test_paired_differences_and_the_comparison_table():
       "steps_to_val_acc_99": v,
       "steps_to_stable_val": v,
       "final_val_acc": 1.0,
+      "val_collapses": None if spec == "a" else 1,
     }
     for spec, values in (("a", [600, 650, 700, 800, 900, 950]), ("b", [500] * 6))
     for seed, v in enumerate(values)
@@ -206,6 +207,7 @@ def test_paired_differences_and_the_comparison_table():
   ]
   d = np.array([600, 650, 700, 800, 900, 950]) - 500
   assert f"+{np.median(d):.0f} [+{d.min()}, +{d.max()}] (n=6)" in row
+  assert row.endswith("| -1 [-1, -1] (n=6) |")  # no collapse (None) against one per seed
   assert "Not in this invocation: c - a." in analysis.comparisons_table(summary, (("c", "a"),))[-1]
 
 

@@ -214,8 +214,9 @@ def comparisons_table(summary: list, comparisons: tuple) -> list:
   """Paired (same seed) differences, run minus baseline, for each pair of ``comparisons``."""
   specs = {name: {s["seed"]: s for s in items} for name, items in report.by_spec(summary).items()}
   lines = [
-    "| run - baseline | seeds | memorized (first train) | val first | val stable | final val acc |",
-    "|---|---:|---|---|---|---|",
+    "| run - baseline | seeds | memorized (first train) | val first | val stable "
+    "| final val acc | collapses |",
+    "|---|---:|---|---|---|---|---|",
   ]
   missing = []
   for run, baseline in comparisons:
@@ -228,8 +229,13 @@ def comparisons_table(summary: list, comparisons: tuple) -> list:
       ("steps_to_val_acc_99", _signed),
       ("steps_to_stable_val", _signed),
       ("final_val_acc", lambda x: f"{x:+.3f}"),
+      ("val_collapses", lambda x: f"{x:+.0f}"),
     ):
-      d = paired_differences(specs[run], specs[baseline], key)
+      if key == "val_collapses":  # a run that never generalized had none
+        pair = [{s: {key: r[key] or 0} for s, r in specs[name].items()} for name in (run, baseline)]
+        d = paired_differences(*pair, key)
+      else:
+        d = paired_differences(specs[run], specs[baseline], key)
       cells.append(f"{_with_interval(d, fmt)} (n={len(d)})" if d else "-")
     seeds = len(set(specs[run]) & set(specs[baseline]))
     lines.append(f"| {run} - {baseline} | {seeds} | " + " | ".join(cells) + " |")

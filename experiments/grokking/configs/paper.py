@@ -49,5 +49,6 @@ def get_config() -> Config:
         "optimizer": [{"type": "clip_by_global_norm", "max_norm": 1.0}, adamw()],
       },
     ),
+    comparisons=(("warmup10+constant+clip1", "warmup10+constant"),),
     checkpoint_every=1000,
   )
