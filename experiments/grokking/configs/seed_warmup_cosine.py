@@ -3,7 +3,7 @@
 Seed 001's grokking configuration: linear warmup (0 / 250 / 500 / 1000 / 2000
 steps), then cosine annealing to 1e-6 at step 10k (its ``total_steps``); lr
 1e-3, batch 512. Data, model and optimizer (weight decay 1.0, coupled, as
-``torch.optim.AdamW``) as ``seed-warmup``; 6 seeds (the first six of its ten);
+``torch.optim.AdamW``) as ``seed-warmup``; 6 seeds;
 evaluated every 100 steps (the question here is whether and how far they
 generalize, not when: none of the cosine runs reached 99% in the earlier
 3-seed preset). One compiled program. Measured: as ``seed-warmup``; 30 runs
