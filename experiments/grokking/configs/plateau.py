@@ -13,8 +13,8 @@ beside the constant rate, on the MLP, data and optimizer of ``seed-warmup``;
 evaluated every 200 steps as before (patience counts evaluations: 1000, 2000
 and 5000 steps); 3 seeds.
 
-Measured: 0.44 ms per step idle (the earlier preset); 12 runs x 30k steps,
-~3 min idle.
+Measured: as ``seed-warmup`` (0.50-0.77 ms per step, 7.8 ms at load 13); 12
+runs x 30k steps, ~3-4.5 min, ~47 min at load 13.
 """
 
 from experiments.grokking.config import adamw

@@ -14,8 +14,9 @@ run trains 55,200 (the next multiple of the evaluation interval). Weight decay
 number). The demo MLP (width 256); 3 seeds; evaluated every 100 steps as the
 seed does.
 
-Measured: 0.44 ms per step idle (the earlier 10k-step preset); 6 runs x 55k
-steps, ~2.5 min idle.
+Measured: 4.89-6.05 s per run of the earlier 10k-step version (0.50 ms per
+step, median; load not recorded), 7.8 ms per step at load 13; 6 runs x 55.2k
+steps, ~3-4.5 min, ~43 min at load 13.
 """
 
 import math

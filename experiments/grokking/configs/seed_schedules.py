@@ -16,8 +16,9 @@ boosted LR), ``plateau`` (patience 5/10/25 over 30k steps), ``horizons``
 (cosine over 10k/20k/40k with the weight decay coupled or constant),
 ``seed-recipe`` (seed 000's recipe at 10,000 epochs).
 
-Measured: 42 runs x 10k steps in 3 min 3 s on the idle 2-core machine (0.44 ms
-per step, the engine's ``auto`` execution).
+Measured: 42 runs x 10k steps, 7.28-10.18 s per run (median 7.71 s, 0.77 ms
+per step; the first run of each group includes its compilation), 336 s summed,
+the engine's ``auto`` execution (sequential calls); machine load not recorded.
 """
 
 from experiments.grokking.config import adamw

@@ -14,9 +14,10 @@ the five warmups, so the comparisons with warmup 0 are paired by seed.
 
 The five warmups are one compiled program (the warmup length is a traced
 number). Measured before the run: 1.9 ms process CPU per step with the
-evaluation every 50 steps (7.8 ms wall with the machine at load 13); 0.44 ms
-per step on the idle machine in the earlier 10k-step preset. 30 runs x 10k
-steps: ~2.5 min idle.
+evaluation every 50 steps (7.8 ms wall with the machine at load 13); 0.50-0.77
+ms per step in the committed 10k-step runs of this MLP (median run wall 4.97 s
+in seed-recipe, 7.71 s in seed-schedules; load not recorded). 30 runs x 10k
+steps: ~2.5-4 min at those rates, ~40 min at load 13.
 """
 
 from experiments.grokking.config import Config
