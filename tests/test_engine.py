@@ -71,7 +71,7 @@ def _cli(*args, env=None, timeout=600):
 
 
 def test_runs_differing_in_numbers_share_one_group():
-  config = configs.get("seed_warmup")
+  config = configs.get("seed_schedules")
   groups = engine.group_runs(config)
   warmups = [
     g for g in groups if g.setup.schedule.type == "warmup_cosine" and len(g.setup.entries) == 1

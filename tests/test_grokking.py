@@ -15,9 +15,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.stats
 from flax import nnx
 
 from experiments.common import config as config_lib
+from experiments.common import engine
 from experiments.grokking import analysis
 from experiments.grokking import configs
 from experiments.grokking import data
@@ -142,7 +144,118 @@ def test_detector_on_crafted_curves():
   summary = analysis.summarize_run(configs.get("tiny"), rows, {})
   assert summary["steps_to_train_acc_99"] == 200
   assert summary["steps_to_val_acc_99"] == 300
+  assert summary["steps_to_stable_val"] == 300
   assert summary["grokking_gap"] == 100
+  assert summary["val_collapses"] == 0 and summary["val_at_target_fraction"] == 1.0
+
+
+@pytest.mark.parametrize(
+  "values, first, stable",
+  [
+    ([0.1, 0.995, 0.02, 0.999, 1.0], 200, 400),  # a collapse after the first crossing
+    ([0.1, 0.995, 0.999, 0.98, 0.3], 200, None),  # ends below the target
+    ([0.1, 0.995, None, 0.999, 1.0], 200, 400),  # a diverged (None) value is below
+    ([0.99, 0.99, 0.99, 0.99, 0.99], 100, 100),  # the threshold itself counts
+    ([0.1, 0.2, 0.3, 0.4, 0.5], None, None),
+  ],
+)
+def test_stable_step_on_crafted_series(values, first, stable):
+  steps = [100, 200, 300, 400, 500]
+  assert analysis.first_step_at_least(steps, values, 0.99) == first
+  assert analysis.stable_step_at_least(steps, values, 0.99) == stable
+  # Reference: the first index i such that every value from i on is >= 0.99.
+  ok = [v is not None and v >= 0.99 for v in values]
+  want = next((steps[i] for i in range(len(ok)) if all(ok[i:])), None)
+  assert analysis.stable_step_at_least(steps, values, 0.99) == want
+
+
+def test_collapses_and_schedule_end_on_a_crafted_run():
+  steps = list(range(50, 551, 50))
+  val = [0.0, 0.3, 0.995, 0.04, 0.2, 1.0, 1.0, 0.45, 1.0, 0.999, 1.0]
+  rows = [
+    {"run": "r", "spec": "s", "seed": 0, "step": s, "train_acc": 1.0, "val_acc": v}
+    for s, v in zip(steps, val)
+  ]
+  hparams = {"schedule": {"type": "warmup_cosine", "total_steps": 320}}
+  summary = analysis.summarize_run(configs.get("tiny"), rows, hparams)
+  assert summary["steps_to_val_acc_99"] == 150
+  assert summary["steps_to_stable_val"] == 450
+  assert summary["val_collapses"] == 2  # steps 200-250 and 400
+  after = val[2:]
+  assert summary["val_at_target_fraction"] == pytest.approx(np.mean(np.array(after) >= 0.99))
+  assert summary["val_acc_at_schedule_end"] == 1.0  # the evaluation at step 300 <= 320
+  assert analysis.summarize_run(configs.get("tiny"), rows, {})["val_acc_at_schedule_end"] is None
+  assert analysis.episodes_below([0.1, None, 0.9, 0.2, 0.2, 0.7], 0.5) == 2
+  assert analysis.episodes_below([0.9, 0.8], 0.5) == 0
+
+
+@pytest.mark.parametrize("n", range(1, 31))
+def test_order_statistic_rank_against_the_binomial(n):
+  k, coverage = analysis.order_statistic_rank(n)
+  cover = lambda j: 1.0 - 2.0 * scipy.stats.binom.cdf(j - 1, n, 0.5)
+  assert coverage == pytest.approx(cover(k), abs=1e-12)
+  if n >= 6:  # the full range reaches 95% from n = 6 on
+    assert coverage >= 0.95
+    assert k + 1 > (n + 1) // 2 or cover(k + 1) < 0.95  # the largest such k
+  else:
+    assert k == 1 and coverage < 0.95
+
+
+def test_median_interval_covers_at_its_stated_rate():
+  rng = np.random.default_rng(0)
+  n, trials = 10, 20_000
+  k, coverage = analysis.order_statistic_rank(n)
+  x = np.sort(rng.standard_normal((trials, n)), axis=1)
+  hit = np.mean((x[:, k - 1] <= 0.0) & (x[:, n - k] >= 0.0))
+  assert abs(hit - coverage) < 4 * np.sqrt(coverage * (1 - coverage) / trials)
+  values = [5.0, None, 1.0, 3.0, 2.0, 4.0, None, 6.0, 7.0, 8.0]
+  median, low, high, _ = analysis.median_interval(values)
+  ref = np.sort(np.array([np.inf if v is None else v for v in values]))
+  assert median == np.median(ref) and low == ref[k - 1] and high == ref[n - k] == np.inf
+
+
+def test_paired_differences_and_the_comparison_table():
+  run = {0: {"t": 500}, 1: {"t": None}, 2: {"t": 700}, 3: {"t": None}}
+  base = {0: {"t": 400}, 1: {"t": 300}, 2: {"t": 900}, 3: {"t": None}, 4: {"t": 1}}
+  assert analysis.paired_differences(run, base, "t") == [100.0, np.inf, -200.0]
+  summary = [
+    {
+      "spec": spec,
+      "seed": seed,
+      "steps_to_train_acc_99": 100,
+      "steps_to_val_acc_99": v,
+      "steps_to_stable_val": v,
+      "final_val_acc": 1.0,
+      "val_collapses": None if spec == "a" else 1,
+    }
+    for spec, values in (("a", [600, 650, 700, 800, 900, 950]), ("b", [500] * 6))
+    for seed, v in enumerate(values)
+  ]
+  (row,) = [
+    line for line in analysis.comparisons_table(summary, (("a", "b"),)) if line.startswith("| a")
+  ]
+  d = np.array([600, 650, 700, 800, 900, 950]) - 500
+  assert f"+{np.median(d):.0f} [+{d.min()}, +{d.max()}] (n=6)" in row
+  assert row.endswith("| -1 [-1, -1] (n=6) |")  # no collapse (None) against one per seed
+  assert "Not in this invocation: c - a." in analysis.comparisons_table(summary, (("c", "a"),))[-1]
+
+
+@pytest.mark.parametrize("name", configs.PRESETS)
+def test_every_preset_validates(name):
+  config = configs.get(name)
+  engine.check(train.STUDY, config)
+  names = {r["name"] for r in config.runs}
+  for run, baseline in config.comparisons:
+    assert run in names and baseline in names, (run, baseline)
+
+
+def test_seed_recipe_runs_ten_thousand_epochs_of_the_training_split():
+  config = configs.get("seed_recipe")
+  n_train = round(0.3 * 97 * 97)  # 2823 pairs
+  epochs_in_steps = round(10_000 * n_train / 512)
+  for run in config.runs:
+    assert run["schedule"]["total_steps"] == epochs_in_steps
+  assert epochs_in_steps <= config.total_steps < epochs_in_steps + config.eval_every
 
 
 def test_tiny_config_memorizes_and_writes_every_file(tmp_path):

@@ -28,3 +28,5 @@ class Config(common.Config):
   target_accuracy: float = 0.99  # memorized / generalized at this train / val accuracy
   optimizer: tuple = (adamw(),)
   total_steps: int = 6000
+  # Pairs [run, baseline] of run names compared seed by seed in results.md (see analysis.py).
+  comparisons: tuple = ()

@@ -2,7 +2,19 @@
 
 from experiments.common import presets
 
-PRESETS = ("demo", "paper", "nanda", "seed_warmup", "seed_recipe", "tiny")
+PRESETS = (
+  "demo",
+  "tiny",
+  "seed_warmup",
+  "seed_warmup_cosine",
+  "seed_schedules",
+  "controls",
+  "plateau",
+  "horizons",
+  "seed_recipe",
+  "paper",
+  "nanda",
+)
 
 
 get = presets.loader(__name__, PRESETS)
