@@ -574,6 +574,21 @@ def test_bad_optimizer_lists_are_named(entries, message):
     _optimizer(entries, learning_rate=0.1)
 
 
+# ----------------------------------------------------------------------------- compiler options
+
+
+def test_cpu_compiler_options_reach_every_program_of_the_study(tmp_path):
+  # xla_dump_to is an option whose effect is visible: each compile writes its HLO there.
+  sys.path.insert(0, str(ROOT / "tests"))
+  import toy_study  # pylint: disable=import-outside-toplevel
+
+  study = toy_study.STUDY._replace(cpu_compiler_options={"xla_dump_to": str(tmp_path / "hlo")})
+  summary = engine.train_and_evaluate(study, toy_study.config(), tmp_path / "out", progress=False)
+  assert summary[0]["final_val_loss"] is not None
+  hlo = [p.read_text() for p in (tmp_path / "hlo").glob("module_*.before_optimizations.txt")]
+  assert any("init_one" in text for text in hlo) and any("chunk_one" in text for text in hlo)
+
+
 # ----------------------------------------------------------------------------- model axis
 
 

@@ -44,6 +44,10 @@ class Config:
   checkpoint_every: int = 1000  # 0: never (Ctrl-C still saves)
   execution: str = "auto"  # auto, vmap, map or sequential (see experiments.common.engine)
   model_axis: int = 1  # devices on the mesh's "model" axis; the rest form the "data" axis
+  # At each evaluation, the top eigenvalue of the optimizer-preconditioned Hessian of the
+  # training loss on the chunk's last batch, by this many power iterations, logged as
+  # `sharpness` (experiments.common.sharpness); 0: not measured.
+  sharpness_iters: int = 0
   # Keys a study adds to a run; not a config field itself. A key that names a config field
   # (e.g. the model's width) sets that field for the run; the others reach the study
   # through ``run.config`` (e.g. in its batches).
@@ -135,7 +139,7 @@ def validate(config: Config) -> None:
   """Checks the engine's fields; the schedules and optimizers are checked when grouped."""
   for name in ("total_steps", "eval_every", "model_axis"):
     _check_positive(config, name)
-  for name in ("checkpoint_every", "batch_size"):
+  for name in ("checkpoint_every", "batch_size", "sharpness_iters"):
     _check_positive(config, name, allow_zero=True)
   if config.total_steps % config.eval_every:
     raise ValueError(

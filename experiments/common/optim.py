@@ -60,6 +60,7 @@ import jax.numpy as jnp
 import optax
 
 import jaxsched
+from experiments.common import sharpness
 
 OPTIMIZERS = {
   "adamw": {"b1": 0.9, "b2": 0.999, "eps": 1e-8, "weight_decay": 0.0},
@@ -343,3 +344,17 @@ def learning_rate_of(opt: Optimizer, opt_state: optax.OptState) -> jnp.ndarray:
   adaptive scales, read from the state (0-th update: the schedule at 0)."""
   last: Callable = lambda count: opt.schedule(jnp.maximum(count - 1, 0))
   return jaxsched.current_learning_rate(opt_state, last)
+
+
+def preconditioner(setup: Setup, values: dict, opt_state: optax.OptState) -> Any:
+  """The diagonal ``P`` of the run's step ``theta <- theta - eta_t P^-1 m``: Adam's
+  ``sqrt(v_hat) + eps`` read from ``opt_state`` (``adam``, ``adamw``, with the entry's ``b2``
+  and ``eps``, possibly traced), or None (``P = I``) for ``sgd``. What the preconditioned
+  sharpness (:mod:`experiments.common.sharpness`) divides the Hessian by."""
+  for entry, traced in zip(setup.entries, values["optimizer"]):
+    if entry["type"] in OPTIMIZERS:
+      c = _defaults(entry["type"], {**_kwargs(entry), **traced}, "optimizer")
+      if entry["type"] == "sgd":
+        return None
+      return sharpness.adam_preconditioner(opt_state, c["b2"], c["eps"])
+  raise ValueError("preconditioner: the run has no optimizer entry")

@@ -15,6 +15,7 @@ from flax import nnx
 
 from experiments.common import optim
 from experiments.common import sharding
+from experiments.common import sharpness
 from experiments.common.groups import Group
 
 EXECUTIONS = ("vmap", "map")  # how one call treats its runs (the engine adds "sequential")
@@ -37,6 +38,7 @@ class Programs(NamedTuple):
 
   init: Callable  # (seeds, numbers) -> TrainState
   chunk: Callable  # (state, numbers, batches, eval_data) -> (state, metrics): train, evaluate
+  # (and, with config.sharpness_iters, the preconditioned sharpness on the chunk's last batch)
   train: Callable  # (state, numbers, batches) -> (state, per-step losses): the scan alone
 
 
@@ -143,6 +145,20 @@ def compile_group(study, group: Group, mesh, execution: str = "vmap") -> Program
         )
       state = state._replace(
         metric=evaluated[group.metric].astype(jnp.float32), metric_pending=jnp.ones((), bool)
+      )
+    if config.sharpness_iters:  # on the chunk's last batch, at the state after it
+      last = jax.tree.map(lambda x: x[-1], batches)
+
+      def loss_at(params):
+        model = nnx.merge(graphdef, params, jax.tree.map(jnp.asarray, state.model_state))
+        return study.loss_fn(model, last)[0]
+
+      evaluated["sharpness"] = sharpness.preconditioned_sharpness(
+        loss_at,
+        state.params,
+        optim.preconditioner(group.setup, numbers, state.opt_state),
+        config.sharpness_iters,
+        jax.random.fold_in(jax.random.PRNGKey(0), state.step),
       )
     metrics = {
       **evaluated,

@@ -6,6 +6,8 @@
   up to ``max_bytes``.
 
 The last 10% of the text is the validation split; nothing is downloaded.
+:func:`baselines` gives the cross-entropy of the unigram and bigram models of
+the training split (the study's failure threshold is the unigram one).
 """
 
 import functools
@@ -60,3 +62,28 @@ def corpus(config) -> Corpus:
 def windows(tokens: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
   """``tokens[s : s + length]`` for every start ``s``, stacked (any leading shape)."""
   return tokens[starts[..., None] + np.arange(length)]
+
+
+def baselines(tokens: np.ndarray, vocab_size: int) -> dict:
+  """Cross-entropies (nats per token) of count models of ``tokens``, on ``tokens`` itself.
+
+  * ``unigram``: ``-mean_t log p(x_t)``, ``p`` the symbol frequencies (the entropy of the
+    unigram distribution): what a model that ignores the context reaches at best;
+  * ``bigram``: ``-mean_t log p(x_t | x_{t-1})`` over ``t >= 1``, ``p`` the maximum-likelihood
+    transition frequencies: the best with one symbol of context.
+  """
+  tokens = np.asarray(tokens, np.int64)
+  counts = np.bincount(tokens, minlength=vocab_size).astype(np.float64)
+  unigram = -np.mean(np.log(counts[tokens] / len(tokens)))
+  pairs = np.zeros((vocab_size, vocab_size))
+  np.add.at(pairs, (tokens[:-1], tokens[1:]), 1.0)
+  previous = pairs.sum(axis=1)
+  bigram = -np.mean(np.log(pairs[tokens[:-1], tokens[1:]] / previous[tokens[:-1]]))
+  return {"unigram": float(unigram), "bigram": float(bigram)}
+
+
+@functools.lru_cache(maxsize=4)
+def corpus_baselines(name: str) -> dict:
+  """:func:`baselines` of corpus ``name``'s training split, with ``uniform = ln V``."""
+  c = load(name)
+  return {**baselines(c.train, c.vocab_size), "uniform": float(np.log(c.vocab_size))}
