@@ -105,7 +105,7 @@ STUDY = engine.Study(
   table_keys=("val_loss", "max_attn_logit", "z_max"),
   # YNNPACK for the matrix products only; XLA's own emitters for the elementwise work and the
   # reductions around them: 1.2-1.4x less CPU time per step at widths 32-256 than the default,
-  # which also hands those to YNNPACK (measured in the README's speed section).
+  # which also hands those to YNNPACK (measured in benchmarks/RESULTS.md, "Speed of the LM study's step").
   cpu_compiler_options={"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_DOT"},
 )
 
