@@ -104,8 +104,9 @@ STUDY = engine.Study(
   ),
   table_keys=("val_loss", "max_attn_logit", "z_max"),
   # YNNPACK for the matrix products only; XLA's own emitters for the elementwise work and the
-  # reductions around them: 1.2-1.4x less CPU time per step at widths 32-256 than the default,
-  # which also hands those to YNNPACK (measured in benchmarks/RESULTS.md, "Speed of the LM study's step").
+  # reductions around them, which the default also hands to YNNPACK. With the single
+  # log-sum-exp of the loss: 1.16-1.54x less CPU time per step at widths 256-32
+  # (benchmarks/RESULTS.md, "Speed of the LM study's step").
   cpu_compiler_options={"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_DOT"},
 )
 
