@@ -4,7 +4,7 @@ from typing import Optional
 
 from experiments.common import presets
 
-PRESETS = ("cpu", "smoke", "gpu")
+PRESETS = ("cpu", "smoke", "gpu", "law")
 
 
 get = presets.loader(__name__, PRESETS)
