@@ -77,7 +77,7 @@ def test_max_attention_logit_equals_a_direct_computation():
   with jax.set_mesh(sharding.make_mesh()):
     attention = model_lib.Attention(16, 2, qk_layernorm=False, use_rope=True, rngs=nnx.Rngs(3))
     x = np.random.default_rng(0).normal(size=(3, 5, 16)).astype(np.float32)
-    _, max_logit = attention(jnp.asarray(x))
+    _, max_logit = attention(jnp.asarray(x), stats=True)
   w = np.asarray(attention.qkv.kernel[...], np.float64)
   qkv = (x @ w).reshape(3, 5, 3, 2, 8)
   q, k = _rope_numpy(qkv[:, :, 0]), _rope_numpy(qkv[:, :, 1])

@@ -70,6 +70,10 @@ class Study(NamedTuple):
   ``loss_fn``'s ``aux`` is a dict of scalars, averaged over each chunk and logged.
   ``summarize_run(config, history, hparams)`` adds a study's fields to a run's
   summary row (``hparams``: the run's resolved hyperparameters).
+  ``cpu_compiler_options`` are XLA options (``DebugOptions`` fields) for the
+  study's programs when they compile for the CPU (ignored on other backends),
+  e.g. ``{"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_DOT"}``;
+  they change which kernels compute the program, not what it computes.
   """
 
   name: str
@@ -83,6 +87,7 @@ class Study(NamedTuple):
   write_results: Optional[Callable[[Any, pathlib.Path, list, list], str]] = None
   panels: tuple = report.DEFAULT_PANELS
   table_keys: tuple = ()  # metrics in the generic results table (default: every one)
+  cpu_compiler_options: Optional[dict] = None  # XLA options for CPU compiles
 
 
 def _take(tree: Any, index: slice) -> Any:

@@ -59,13 +59,16 @@ def compile_group(study, group: Group, mesh, execution: str = "vmap") -> Program
     group: the runs.
     mesh: the device mesh. Call the programs (and this) inside
       ``jax.set_mesh(mesh)``: a parameter annotated with mesh axes is created
-      sharded over them.
+      sharded over them. On a CPU mesh the programs compile with the study's
+      ``cpu_compiler_options``.
     execution: ``"vmap"`` (the runs batched together) or ``"map"`` (one
       after another, in one call).
   """
   if execution not in EXECUTIONS:
     raise ValueError(f"compile_group: execution={execution!r} must be one of {EXECUTIONS}")
   config = group.config
+  on_cpu = all(d.platform == "cpu" for d in mesh.devices.flat)
+  options = dict(study.cpu_compiler_options or {}) if on_cpu else None
   graphdef = nnx.split(nnx.eval_shape(lambda: study.init_model(config, nnx.Rngs(0))))[0]
   observes_train_loss = group.metric == optim.TRAIN_LOSS
   observes_evaluation = group.metric not in (None, optim.TRAIN_LOSS)
@@ -153,7 +156,9 @@ def compile_group(study, group: Group, mesh, execution: str = "vmap") -> Program
     return state, metrics
 
   return Programs(
-    jax.jit(_over_runs(init_one, execution)),
-    jax.jit(sharding.replicate_outputs(_over_runs(chunk_one, execution), mesh)),
-    jax.jit(_over_runs(train_one, execution)),
+    jax.jit(_over_runs(init_one, execution), compiler_options=options),
+    jax.jit(
+      sharding.replicate_outputs(_over_runs(chunk_one, execution), mesh), compiler_options=options
+    ),
+    jax.jit(_over_runs(train_one, execution), compiler_options=options),
   )

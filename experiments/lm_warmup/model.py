@@ -4,6 +4,10 @@ Pre-LayerNorm, no biases, RoPE (or learned positions), GELU MLP of width 4d,
 optional per-head qk-layernorm, tied nothing. Kernels are annotated for the
 mesh's ``model`` axis (attention heads and MLP hidden units split over it), so
 the engine shards them when ``model_axis > 1``.
+
+The largest |attention logit| of each layer (Wortsman et al.'s instability
+signal) is an evaluation metric: ``model(tokens, attention_stats=True)``
+computes it, the training step (``model(tokens)``) does not.
 """
 
 import jax
@@ -28,7 +32,7 @@ def rope(x_BxLxHxK: jax.Array) -> jax.Array:
 
 
 class Attention(nnx.Module):
-  """Causal multi-head self-attention; returns the output and the largest |attention logit|."""
+  """Causal multi-head self-attention; with ``stats``, also the largest |attention logit|."""
 
   def __init__(self, width: int, heads: int, qk_layernorm: bool, use_rope: bool, *, rngs: nnx.Rngs):
     self.heads, self.use_rope = heads, use_rope
@@ -42,7 +46,9 @@ class Attention(nnx.Module):
     self.q_norm = nnx.LayerNorm(head_dim, use_bias=False, rngs=rngs) if qk_layernorm else None
     self.k_norm = nnx.LayerNorm(head_dim, use_bias=False, rngs=rngs) if qk_layernorm else None
 
-  def __call__(self, x_BxLxD: jax.Array) -> tuple:
+  def __call__(self, x_BxLxD: jax.Array, stats: bool = False) -> tuple:
+    """``(output, max |q.k| / sqrt(K) over the causal pairs)``; the second is None unless
+    ``stats``."""
     b, length, d = x_BxLxD.shape
     qkv = self.qkv(x_BxLxD).reshape(b, length, 3, self.heads, d // self.heads)
     q_BxLxHxK, k_BxLxHxK, v_BxLxHxK = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
@@ -54,9 +60,9 @@ class Attention(nnx.Module):
       jnp.float32(d // self.heads)
     )
     causal_LxL = jnp.tril(jnp.ones((length, length), bool))
-    max_logit = jnp.max(jnp.where(causal_LxL, jnp.abs(logits_BxHxLxL), 0.0))
     weights = jax.nn.softmax(jnp.where(causal_LxL, logits_BxHxLxL, -1e30), axis=-1)
     y_BxLxHxK = jnp.einsum("bhqt,bthk->bqhk", weights, v_BxLxHxK)
+    max_logit = jnp.max(jnp.where(causal_LxL, jnp.abs(logits_BxHxLxL), 0.0)) if stats else None
     return self.out(y_BxLxHxK.reshape(b, length, d)), max_logit
 
 
@@ -72,14 +78,15 @@ class Block(nnx.Module):
       4 * width, width, use_bias=False, kernel_init=_kernel((MODEL_AXIS, None)), rngs=rngs
     )
 
-  def __call__(self, x_BxLxD: jax.Array) -> tuple:
-    h_BxLxD, max_logit = self.attn(self.norm_attn(x_BxLxD))
+  def __call__(self, x_BxLxD: jax.Array, stats: bool = False) -> tuple:
+    h_BxLxD, max_logit = self.attn(self.norm_attn(x_BxLxD), stats)
     x_BxLxD = x_BxLxD + h_BxLxD
     return x_BxLxD + self.mlp_out(jax.nn.gelu(self.mlp_in(self.norm_mlp(x_BxLxD)))), max_logit
 
 
 class Transformer(nnx.Module):
-  """Token ids ``(B, L)`` to next-token logits ``(B, L, V)`` and per-layer max attention logits."""
+  """Token ids ``(B, L)`` to next-token logits ``(B, L, V)`` (and, with ``attention_stats``,
+  the per-layer max |attention logit| ``(depth,)``)."""
 
   def __init__(
     self,
@@ -107,12 +114,13 @@ class Transformer(nnx.Module):
     self.norm = nnx.LayerNorm(width, use_bias=False, rngs=rngs)
     self.unembed = nnx.Linear(width, vocab_size, use_bias=False, rngs=rngs)
 
-  def __call__(self, tokens_BxL: jax.Array) -> tuple:
+  def __call__(self, tokens_BxL: jax.Array, attention_stats: bool = False):
     x_BxLxD = self.embed(tokens_BxL)
     if self.position is not None:
       x_BxLxD = x_BxLxD + self.position[...][None, : tokens_BxL.shape[1]]
     max_logits = []
     for block in self.blocks:
-      x_BxLxD, max_logit = block(x_BxLxD)
+      x_BxLxD, max_logit = block(x_BxLxD, attention_stats)
       max_logits.append(max_logit)
-    return self.unembed(self.norm(x_BxLxD)), jnp.stack(max_logits)
+    logits_BxLxV = self.unembed(self.norm(x_BxLxD))
+    return (logits_BxLxV, jnp.stack(max_logits)) if attention_stats else logits_BxLxV
