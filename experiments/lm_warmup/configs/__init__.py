@@ -14,6 +14,7 @@ PRESETS = (
   "cpu_sharpness",
   "smoke",
   "gpu",
+  "law",
 )
 
 get = presets.loader(__name__, PRESETS)
