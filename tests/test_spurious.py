@@ -212,6 +212,71 @@ def test_group_dro_on_balanced_batches_follows_algorithm_1():
     np.testing.assert_allclose(np.asarray(model.q[...]), q, rtol=2e-5)
 
 
+def _numpy_algorithm_1_step(p, q, x, y, g, adjustment, eta_q, lr):
+  """One iteration of Sagawa et al.'s Algorithm 1 in NumPy (float64) on the MLP: group losses
+  (plus C / sqrt(n_g)), q <- q exp(eta_q l_g) / Z, then theta <- theta - lr sum_g q_g grad l_g
+  (q held fixed in the gradient), by hand-written backpropagation."""
+  z1 = x @ p["hidden1/kernel"] + p["hidden1/bias"]
+  h1 = np.maximum(z1, 0)
+  z2 = h1 @ p["hidden2/kernel"] + p["hidden2/bias"]
+  h2 = np.maximum(z2, 0)
+  logits = h2 @ p["out/kernel"] + p["out/bias"]
+  probs = np.exp(logits - logits.max(1, keepdims=True))
+  probs /= probs.sum(1, keepdims=True)
+  losses = -np.log(probs[np.arange(len(y)), y])
+  present = np.array([np.any(g == k) for k in range(4)])
+  sizes = np.maximum(np.bincount(g, minlength=4), 1)
+  group_losses = np.bincount(g, weights=losses, minlength=4) / sizes + adjustment
+  group_losses = np.where(
+    present, group_losses, adjustment
+  )  # an absent group's loss: 0 + C/sqrt(n_g)
+  q = q * np.exp(eta_q * group_losses)
+  q /= q.sum()
+  # d(sum_g q_g l_g)/d logits_i = q_{g_i} / n_{g_i} (softmax_i - onehot_i)
+  d_logits = (probs - np.eye(2)[y]) * (q[g] / sizes[g])[:, None]
+  grads = {"out/kernel": h2.T @ d_logits, "out/bias": d_logits.sum(0)}
+  d_z2 = (d_logits @ p["out/kernel"].T) * (z2 > 0)
+  grads.update({"hidden2/kernel": h1.T @ d_z2, "hidden2/bias": d_z2.sum(0)})
+  d_z1 = (d_z2 @ p["hidden2/kernel"].T) * (z1 > 0)
+  grads.update({"hidden1/kernel": x.T @ d_z1, "hidden1/bias": d_z1.sum(0)})
+  return {k: v - lr * grads[k] for k, v in p.items()}, q, float(np.sum(q * group_losses))
+
+
+def test_group_dro_training_on_balanced_batches_is_algorithm_1():
+  """Algorithm 1 end to end over 5 group-balanced minibatches: q and every parameter after
+  each SGD step (plain SGD, the engine's split of parameters from q) against NumPy."""
+  config = config_lib.replace(configs.get("smoke"), {"group_adjustment": 1.0})
+  spec = {"name": "dro", "schedule": {"type": "constant"}, "method": "group_dro", "eta_q": 0.5}
+  run = _run(spec, seed=3)
+  batch = train.batches(config, run, 0, 5)
+  assert set(np.unique(batch["g"])) == {0, 1, 2, 3}
+  model = train.init_model(config, nnx.Rngs(4))
+  graphdef, params, model_state = nnx.split(model, nnx.Param, ...)
+  counts = np.bincount(data.load(config, 3)["train"].g, minlength=4)
+  adjustment, lr = 1.0 / np.sqrt(counts), 0.1
+
+  def loss_of(params, model_state, batch):
+    model = nnx.merge(graphdef, params, jax.tree.map(jnp.asarray, model_state))
+    loss, _ = train.loss_fn(model, batch)
+    return loss, nnx.state(model, nnx.Not(nnx.Param))
+
+  step = jax.jit(jax.value_and_grad(loss_of, has_aux=True))
+  p = {k: np.asarray(v, np.float64) for k, v in _flat(params)}
+  q = np.full(4, 0.25)
+  for t in range(5):
+    x, y, g = (np.asarray(batch[k][t]) for k in ("x", "y", "g"))
+    p, q, loss = _numpy_algorithm_1_step(p, q, x.astype(np.float64), y, g, adjustment, 0.5, lr)
+    (ours, model_state), grads = step(
+      params, model_state, {k: jnp.asarray(v[t]) for k, v in batch.items()}
+    )
+    params = jax.tree.map(lambda w, d: w - lr * d, params, grads)
+    np.testing.assert_allclose(float(ours), loss, rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(model_state["q"][...]), q, rtol=1e-5)
+    for k, v in _flat(params):
+      np.testing.assert_allclose(np.asarray(v), p[k], rtol=1e-4, atol=1e-6, err_msg=k)
+  assert np.abs(q - 0.25).max() > 0.01  # q moved
+
+
 @pytest.mark.parametrize("method", ["erm", "erm_reweighted"])
 def test_erm_losses_are_the_batch_mean_and_leave_q(method):
   config = configs.get("smoke")
@@ -342,6 +407,87 @@ def test_difference_interval_against_an_exact_computation():
   assert mean == pytest.approx((5 + 9 + 20) / 60) and low < mean < high
 
 
+def _item(spec, schedule, warmup_epochs, method="erm", peak_lr=1e-3, **changes):
+  return {
+    "spec": spec,
+    "dataset": "digits",
+    "method": method,
+    "sampler": "uniform" if method == "erm" else "group_balanced",
+    "eta_q": 0.01 if method == "group_dro" else None,
+    "schedule": schedule,
+    "warmup_epochs": warmup_epochs,
+    "optimizer": "sgd",
+    "peak_lr": peak_lr,
+    "weight_decay": 1e-4,
+    **changes,
+  }
+
+
+def test_schedule_pairs_on_crafted_specs():
+  """Each schedule against the constant rate at its peak in the same setting; warmup + 3-phase
+  also against 3-phase; nothing across methods, rates or optimizers."""
+  stats = [
+    _item("const", "warmup_constant", 0),
+    _item("cos", "warmup_cosine", 10),
+    _item("w30", "warmup_constant", 30),  # a warmup: the warmup contrasts' business
+    _item("3ph", "bias_mitigation", None),
+    _item("w+3ph", "sequential", None),
+    _item("dro-cos", "warmup_cosine", 10, method="group_dro"),  # no constant DRO twin
+    _item("cos-1e-2", "warmup_cosine", 10, peak_lr=1e-2),  # no constant at 1e-2
+    _item("adam-const", "warmup_constant", 0, optimizer="adamw"),
+  ]
+  assert sorted(analysis._schedule_pairs(stats)) == sorted(
+    [("const", "cos"), ("const", "3ph"), ("const", "w+3ph"), ("3ph", "w+3ph")]
+  )
+
+
+def _summary_row(spec, seed, **counts):
+  size = [20, 20]
+  return {
+    "run": f"{spec}/seed{seed}",
+    "spec": spec,
+    "seed": seed,
+    "test_group_size": size,
+    **{key: None if value is None else list(value) for key, value in counts.items()},
+  }
+
+
+def test_contrast_pairs_seeds_and_selections():
+  """A contrast pairs the seeds both specs ran and reports each selection (last epoch,
+  early-stopped, epochs 10 and 20); one missing selection is None, not a crash."""
+  a = [
+    _summary_row(
+      "a",
+      s,
+      test_group_correct=(c, 20),
+      early_stopped_test_group_correct=(c, 20),
+      test_group_correct_epoch10=(10, 20),
+      test_group_correct_epoch20=(10, 20),
+    )
+    for s, c in ((0, 4), (1, 6), (2, 8))
+  ]
+  b = [
+    _summary_row(
+      "b",
+      s,
+      test_group_correct=(20, c),
+      early_stopped_test_group_correct=(20, c),
+      test_group_correct_epoch10=(14, 20),
+      test_group_correct_epoch20=(14, 20),
+    )
+    for s, c in ((1, 16), (2, 12), (3, 0))
+  ]
+  b[0]["test_group_correct_epoch20"] = None  # seed 1 has no evaluation at epoch 20
+  found = analysis.contrast(a + b, "a", "b")
+  assert found["seeds"] == 2  # seeds 1 and 2
+  # Worst groups over seeds 1, 2: a 6/20, 8/20; b 16/20, 12/20.
+  assert found["final"][0] == pytest.approx((16 + 12 - 6 - 8) / 40)
+  assert found["final"][1] <= found["final"][0] <= found["final"][2]
+  assert found["early_stopped"][0] == pytest.approx(found["final"][0])
+  assert found["epoch10"][0] == pytest.approx(4 / 20)
+  assert found["epoch20"] is None
+
+
 # --------------------------------------------------------------------------------- presets
 
 
@@ -360,6 +506,8 @@ def test_presets_validate(name):
 
 
 def test_preset_sizes():
+  smoke = configs.get("smoke")  # seconds: a few hundred steps in all
+  assert smoke.total_steps * len(smoke.runs) * len(smoke.seeds) <= 200
   assert len(configs.get("cpu").seeds) >= 10
   assert len(configs.get("cpu").runs) == 63
   shapes, gpu = configs.get("shapes"), configs.get("gpu")
@@ -416,6 +564,7 @@ def test_cli_smoke_writes_every_file(tmp_path):
       "diverged",
     }
   assert {s["method"] for s in summary} == {"erm", "erm_reweighted", "group_dro"}
+  assert all(s["wall_seconds"] < 30 for s in summary)  # the smoke preset runs in seconds
   specs = json.loads((out / "spurious.json").read_text())["specs"]
   for s in specs:
     low, high = s["test_worst_group_acc_ci95"]

@@ -92,6 +92,8 @@ def summarize_run(config, history: list, hparams: dict) -> dict:
     row = by_epoch.get(float(e)) or {}
     out[f"test_avg_acc_epoch{e}"] = row.get("test_acc")
     out[f"test_worst_group_acc_epoch{e}"] = row.get("test_worst_acc")
+    healthy_row = row.get("test_acc") is not None
+    out[f"test_group_correct_epoch{e}"] = _counts(row, groups)[0] if healthy_row else None
   if last.get("randomized_test_acc") is not None:
     out["randomized_test_acc"] = last["randomized_test_acc"]
   return out
@@ -153,6 +155,7 @@ def _table(items: list, key: str) -> Optional[tuple]:
 
 
 KEYS = {"final": "test_group_correct", "early_stopped": "early_stopped_test_group_correct"}
+EARLY = {f"epoch{e}": f"test_group_correct_epoch{e}" for e in (10, 20)}  # for contrasts
 
 
 def spec_stats(summary: list) -> list:
@@ -233,7 +236,7 @@ def contrast(summary: list, a: str, b: str) -> dict:
   seeds_b = {s["seed"]: s for s in specs[b]}
   common = sorted(set(seeds_a) & set(seeds_b))
   out: dict = {"a": a, "b": b, "seeds": len(common)}
-  for selection, key in KEYS.items():
+  for selection, key in {**KEYS, **EARLY}.items():
     ta = _table([seeds_a[k] for k in common], key)
     tb = _table([seeds_b[k] for k in common], key)
     out[selection] = None if ta is None or tb is None else list(difference_ci95(ta, tb))
@@ -269,6 +272,26 @@ def _method_pairs(stats: list) -> list:
     pairs += [
       (a[0], b[0]) for a, b in ((erm, reweighted), (erm, dro), (reweighted, dro)) if a and b
     ]
+  return pairs
+
+
+def _schedule_pairs(stats: list) -> list:
+  """Each schedule against the constant rate at its peak (same method, optimizer, data), and
+  warmup + 3-phase against 3-phase."""
+  by_setting: dict = {}
+  for item in stats:
+    by_setting.setdefault(_setting(item, drop=("schedule", "warmup_epochs")), []).append(item)
+  pairs = []
+  for family in by_setting.values():
+    constant = [
+      i["spec"] for i in family if i["schedule"] == "warmup_constant" and not i["warmup_epochs"]
+    ]
+    phases = [i["spec"] for i in family if i["schedule"] == "bias_mitigation"]
+    for i in family:
+      if constant and i["schedule"] in ("bias_mitigation", "sequential", "warmup_cosine"):
+        pairs.append((constant[0], i["spec"]))
+      if phases and i["schedule"] == "sequential":
+        pairs.append((phases[0], i["spec"]))
   return pairs
 
 
@@ -312,6 +335,7 @@ def contrasts(summary: list, stats: list) -> dict:
   method = [contrast(summary, a, b) for a, b in _method_pairs(stats)]
   warmup = [contrast(summary, a, b) for a, b in _twins(stats, "warmup_epochs", 0)]
   sampler = [contrast(summary, a, b) for a, b in _twins(stats, "sampler", "group_balanced")]
+  schedule = [contrast(summary, a, b) for a, b in _schedule_pairs(stats)]
   chosen = best_lr(stats)
   optimizers = []
   for sgd in (c for c in chosen if c["optimizer"] == "sgd"):
@@ -327,6 +351,7 @@ def contrasts(summary: list, stats: list) -> dict:
     "method": method,
     "warmup": warmup,
     "sampler": sampler,
+    "schedule": schedule,
     "best_lr": chosen,
     "optimizer": optimizers,
   }
@@ -381,15 +406,15 @@ def _contrast_table(title: str, rows: list) -> str:
   lines = [
     f"### {title}",
     "",
-    "| b | a | seeds | final b - a [95% CI] | early-stopped b - a [95% CI] |",
-    "|---|---|---:|---:|---:|",
+    "| b | a | seeds | last epoch b - a [95% CI] | early-stopped b - a | epoch 10 b - a |",
+    "|---|---|---:|---:|---:|---:|",
   ]
   for c in rows:
     cells = [
-      "-" if c[k] is None else f"{c[k][0]:+.3f} [{c[k][1]:+.3f}, {c[k][2]:+.3f}]"
-      for k in ("final", "early_stopped")
+      "-" if c.get(k) is None else f"{c[k][0]:+.3f} [{c[k][1]:+.3f}, {c[k][2]:+.3f}]"
+      for k in ("final", "early_stopped", "epoch10")
     ]
-    lines.append(f"| {c['b']} | {c['a']} | {c['seeds']} | {cells[0]} | {cells[1]} |")
+    lines.append(f"| {c['b']} | {c['a']} | {c['seeds']} | " + " | ".join(cells) + " |")
   return "\n".join(lines) + "\n\n"
 
 
@@ -397,6 +422,7 @@ def contrast_tables(found: dict) -> str:
   text = _contrast_table("The methods against each other in the same setting", found["method"])
   text += _contrast_table("Each warmup against none (same schedule, rate, method)", found["warmup"])
   text += _contrast_table("Group DRO on uniform against group-balanced batches", found["sampler"])
+  text += _contrast_table("Each schedule against the constant rate at its peak", found["schedule"])
   if found["best_lr"]:
     text += "### Best constant LR per optimizer (by mean worst-group validation accuracy)\n\n"
     text += "| method | optimizer | weight decay | LRs | best LR |\n|---|---|---:|---|---:|\n"
@@ -557,6 +583,21 @@ def plot_weight_decay(stats: list, path: pathlib.Path) -> bool:
   return True
 
 
+def plot_samples(image_size: int, path: pathlib.Path) -> None:
+  """A row of generated images per group of ``shapes`` (``data.samples``)."""
+  plt = report.pyplot()
+  images, names = data_lib.samples(image_size=image_size)
+  fig, axes = plt.subplots(4, images.shape[1], figsize=(1.2 * images.shape[1], 5.2))
+  for g, row in enumerate(axes):
+    for k, ax in enumerate(row):
+      ax.imshow(images[g, k], interpolation="nearest")
+      ax.set_xticks([])
+      ax.set_yticks([])
+    row[0].set_ylabel(names[g], fontsize=8)
+  fig.suptitle("shapes: label = object (bird, boat), spurious attribute = background (land, water)")
+  report.save_figure(fig, path)
+
+
 def plot_over_time(rows: list, specs: list, path: pathlib.Path) -> None:
   """Average and worst-group test accuracy over epochs (mean over seeds) of ``specs``, and
   group DRO's q."""
@@ -595,8 +636,8 @@ def plot_over_time(rows: list, specs: list, path: pathlib.Path) -> None:
 
 def write_results(config, workdir: pathlib.Path, rows: list, summary: list) -> str:
   """Writes spurious.json (per spec: intervals; the contrasts), comparison.png,
-  weight_decay.png and accuracy.png; returns the tables for results.md."""
-  del config
+  weight_decay.png, accuracy.png and for ``shapes`` samples.png; returns the tables for
+  results.md."""
   stats = spec_stats(summary)
   found = contrasts(summary, stats)
   (workdir / "spurious.json").write_text(json.dumps({"specs": stats, **found}, indent=1))
@@ -607,6 +648,9 @@ def write_results(config, workdir: pathlib.Path, rows: list, summary: list) -> s
       text += "![weight decay sweep](weight_decay.png)\n\n"
     main = [i["spec"] for i in stats if i["part"] == stats[0]["part"]][:20]
     plot_over_time(rows, main, workdir / "accuracy.png")
+    if config.dataset in data_lib.SHAPES:
+      plot_samples(config.image_size, workdir / "samples.png")
+      text += "![generated images](samples.png)\n\n"
   text += (
     f"Worst-group test accuracy: mean over seeds [95% bootstrap interval over seeds and test "
     f"images, {DRAWS} draws]; at the last epoch and early-stopped (the evaluation of best "

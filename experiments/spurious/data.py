@@ -283,6 +283,16 @@ def render(
   return np.clip(np.round(images * 255), 0, 255).astype(np.uint8)
 
 
+def samples(seed: int = 0, per_group: int = 8, image_size: int = 32) -> tuple:
+  """``(images (4, per_group, size, size, 3) uint8, group names)``: examples of each group of
+  ``shapes`` for a figure, drawn as the splits are."""
+  rng = np.random.default_rng([seed, len(SHAPES)])
+  g = np.repeat(np.arange(4), per_group)
+  images = render(rng, g // 2, g % 2, image_size)
+  names = ("bird on land", "bird on water", "boat on land", "boat on water")
+  return images.reshape(4, per_group, image_size, image_size, 3), names
+
+
 def _shapes_split(rng: np.random.Generator, counts: np.ndarray, size: int, kind: str) -> Split:
   g = rng.permutation(np.repeat(np.arange(4), counts)).astype(np.int32)
   y, a = g // 2, g % 2

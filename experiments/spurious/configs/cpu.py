@@ -1,11 +1,11 @@
 """cpu: the digits grid, 63 specs x 10 seeds (630 runs); 1-1.5 hours on 2 shared cores.
 
 Patched digits (1117 training images, 85 per group in validation and test, the split drawn from
-each seed), MLP 64-128-128-2 (25k parameters), batch 128 (Sagawa et al.'s; 9 steps per epoch), 300 epochs (the
-seeds'), evaluated every epoch (early stopping over all 300). SGD with momentum 0.9 and weight
-decay 1e-4 (seed 000's, and Sagawa et al.'s standard) unless a part says otherwise. Methods:
-ERM (uniform batches), ERM on group-balanced batches (``erm_reweighted``) and group DRO with
-group-balanced batches and eta_q 0.01 (Sagawa et al.'s).
+each seed), MLP 64-128-128-2 (25k parameters), batch 128 (Sagawa et al.'s; 9 steps per epoch),
+300 epochs (the seeds'), evaluated every epoch (early stopping over all 300). SGD with momentum
+0.9 and weight decay 1e-4 (seed 000's, and Sagawa et al.'s standard) unless a part says
+otherwise. Methods: ERM (uniform batches), ERM on group-balanced batches (``erm_reweighted``) and
+group DRO with group-balanced batches and eta_q 0.01 (Sagawa et al.'s).
 
 Parts (the first word of each spec's name):
 
