@@ -441,6 +441,31 @@ def test_schedule_pairs_on_crafted_specs():
   )
 
 
+def test_weight_decay_twins_and_optimizer_pairs_on_crafted_specs():
+  """Each weight decay against 1e-4 with everything else equal; SGD against another optimizer
+  only for the same method, sampler and weight decay."""
+  stats = [
+    _item("std-1e-2", "warmup_constant", 0, peak_lr=1e-2),
+    _item("wd0.01-1e-2", "warmup_constant", 0, peak_lr=1e-2, weight_decay=0.01),
+    _item("wd1-1e-5", "warmup_constant", 0, peak_lr=1e-5, weight_decay=1.0),  # no twin at 1e-5
+    _item("dro-wd0.01", "warmup_constant", 0, method="group_dro", peak_lr=1e-2, weight_decay=0.01),
+  ]
+  assert analysis._twins(stats, "weight_decay", analysis.STANDARD_DECAY) == [
+    ("std-1e-2", "wd0.01-1e-2")
+  ]
+  chosen = [
+    {"spec": "sgd", "optimizer": "sgd", "weight_decay": 1e-4},
+    {"spec": "sgd-wd0.1", "optimizer": "sgd", "weight_decay": 0.1},
+    {"spec": "adamw", "optimizer": "adamw", "weight_decay": 1e-4},
+    {"spec": "sgd-dro", "optimizer": "sgd", "weight_decay": 1e-4, "method": "group_dro"},
+    {"spec": "sgd-uniform-dro", "optimizer": "sgd", "weight_decay": 1e-4, "sampler": "uniform"},
+  ]
+  chosen = [{"dataset": "digits", "method": "erm", "sampler": "uniform", **c} for c in chosen]
+  chosen[3]["sampler"] = "group_balanced"
+  chosen[4]["method"] = "group_dro"
+  assert analysis.optimizer_pairs(chosen) == [("adamw", "sgd")]
+
+
 def _summary_row(spec, seed, **counts):
   size = [20, 20]
   return {

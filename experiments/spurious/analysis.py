@@ -154,6 +154,7 @@ def _table(items: list, key: str) -> Optional[tuple]:
   return np.asarray([c for c, _ in rows]), np.asarray([n for _, n in rows])
 
 
+STANDARD_DECAY = 1e-4  # Sagawa et al.'s and the seeds' weight decay, the baseline of the sweep
 KEYS = {"final": "test_group_correct", "early_stopped": "early_stopped_test_group_correct"}
 EARLY = {f"epoch{e}": f"test_group_correct_epoch{e}" for e in (10, 20)}  # for contrasts
 
@@ -318,6 +319,7 @@ def best_lr(stats: list) -> list:
       {
         "dataset": dataset,
         "method": method,
+        "sampler": family[0]["sampler"],
         "optimizer": optimizer,
         "weight_decay": wd,
         "lrs": sorted(i["peak_lr"] for i in family),
@@ -328,30 +330,41 @@ def best_lr(stats: list) -> list:
   return out
 
 
+def optimizer_pairs(chosen: list) -> list:
+  """``(other, sgd)`` specs of ``best_lr``'s choices: SGD against each other optimizer at its
+  own best LR, for the same data, method, sampler and weight decay."""
+  same = lambda c: (c["dataset"], c["method"], c["sampler"], c["weight_decay"])
+  return [
+    (other["spec"], sgd["spec"])
+    for sgd in chosen
+    if sgd["optimizer"] == "sgd"
+    for other in chosen
+    if other["optimizer"] != "sgd" and same(other) == same(sgd)
+  ]
+
+
 def contrasts(summary: list, stats: list) -> dict:
   """The contrasts the verdicts use: the methods against each other in the same setting, each
   warmup against none (same schedule type, rate, method), uniform batches against
-  group-balanced ones for group DRO, and the optimizers at their best LRs."""
+  group-balanced ones for group DRO, each schedule against the constant rate at its peak, each
+  weight decay against the standard 1e-4 (same method, optimizer, rate), and the optimizers at
+  their best LRs."""
   method = [contrast(summary, a, b) for a, b in _method_pairs(stats)]
   warmup = [contrast(summary, a, b) for a, b in _twins(stats, "warmup_epochs", 0)]
   sampler = [contrast(summary, a, b) for a, b in _twins(stats, "sampler", "group_balanced")]
   schedule = [contrast(summary, a, b) for a, b in _schedule_pairs(stats)]
+  decay = [contrast(summary, a, b) for a, b in _twins(stats, "weight_decay", STANDARD_DECAY)]
   chosen = best_lr(stats)
-  optimizers = []
-  for sgd in (c for c in chosen if c["optimizer"] == "sgd"):
-    for other in chosen:
-      if other["optimizer"] != "sgd" and (other["dataset"], other["method"]) == (
-        sgd["dataset"],
-        sgd["method"],
-      ):
-        optimizers.append(
-          {**contrast(summary, other["spec"], sgd["spec"]), "method": sgd["method"]}
-        )
+  optimizers = [
+    {**contrast(summary, a, b), "method": report.by_spec(summary)[b][0]["method"]}
+    for a, b in optimizer_pairs(chosen)
+  ]
   return {
     "method": method,
     "warmup": warmup,
     "sampler": sampler,
     "schedule": schedule,
+    "weight_decay": decay,
     "best_lr": chosen,
     "optimizer": optimizers,
   }
@@ -423,6 +436,9 @@ def contrast_tables(found: dict) -> str:
   text += _contrast_table("Each warmup against none (same schedule, rate, method)", found["warmup"])
   text += _contrast_table("Group DRO on uniform against group-balanced batches", found["sampler"])
   text += _contrast_table("Each schedule against the constant rate at its peak", found["schedule"])
+  text += _contrast_table(
+    "Each weight decay against 1e-4 (same method, optimizer, rate)", found["weight_decay"]
+  )
   if found["best_lr"]:
     text += "### Best constant LR per optimizer (by mean worst-group validation accuracy)\n\n"
     text += "| method | optimizer | weight decay | LRs | best LR |\n|---|---|---:|---|---:|\n"
