@@ -24,7 +24,9 @@ Parts (the first word of each spec's name):
   1e-2: the sampler's share of group DRO's gain.
 
 Timing (measured): one run of 300 epochs took 6-12 s (sequential, the machine under a load
-average of 8-15 from other jobs; about 2 s alone), so 630 runs take 1-1.5 hours here.
+average of 8-15 from other jobs; about 2 s alone), so 630 runs take 1-1.5 hours here. The
+committed run took 1 h 08 min with other jobs running (load average 0.4 at the start, 5.3 at
+the end, up to about 11 in between).
 """
 
 from experiments.spurious.config import adamw
