@@ -24,7 +24,8 @@ So the seeds' schedule shapes run here at the peak rate 0.05:
 
 Timing (measured): 1.2 s per epoch and run, so 36 s per run of 30 epochs (sequential, the
 machine under a load average of about 10 from other jobs), plus about 30 s of compilation per
-program and 8 s to generate one seed's images.
+program and 8 s to generate one seed's images. The committed run took 30 min with other jobs
+running (load average 5.3 at the start, 3.0 at the end).
 """
 
 from experiments.spurious.config import Config
