@@ -1,11 +1,12 @@
 """lms5: simplicity bias on LMS-5 (Shah et al. 2020): does a schedule make the MLP use the slabs?
 
 2000 training points (one linear coordinate with margin 0.1 and four 5-slab
-coordinates, all fully predictive), MLP 5-256-256-2, batch 64 (32 steps per
-epoch), 100 epochs, ERM, 5 seeds. The seeds' schedules (constant 1e-3 and
-1e-2, warmup + cosine, 3-phase, warmup + 3-phase) with SGD momentum 0.9, and
-with AdamW. Reported: test accuracy, and accuracy with the linear coordinate
-randomized (50% = only the simple feature was learned).
+coordinates, all fully predictive; drawn from each seed), MLP 5-256-256-2,
+batch 64 (32 steps per epoch), 100 epochs, ERM, 5 seeds. The seeds' schedules
+(constant 1e-3 and 1e-2, warmup + cosine, 3-phase, warmup + 3-phase) with SGD
+momentum 0.9, and with AdamW. Reported: test accuracy, and accuracy with the
+linear coordinate randomized (50% = only the simple feature was learned).
+About 10 s per run with other jobs loading the machine (50 runs).
 """
 
 from experiments.spurious.config import Config

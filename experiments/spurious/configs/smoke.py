@@ -4,21 +4,22 @@ from experiments.spurious.config import Config
 from experiments.spurious.configs import run
 from experiments.spurious.configs import schedules
 
-_EPOCHS, _STEPS_PER_EPOCH = 4, 17  # 1079 training images / batch 64
+EPOCHS, STEPS_PER_EPOCH = 4, 9  # 1117 training images / batch 128
 
 
 def get_config() -> Config:
-  grid = schedules(_EPOCHS, _STEPS_PER_EPOCH, warmup_epochs=1)
+  grid = schedules(EPOCHS, STEPS_PER_EPOCH, warmup_epochs=1)
   return Config(
     dataset="digits",
     width=64,
-    batch_size=64,
-    total_steps=_EPOCHS * _STEPS_PER_EPOCH,
-    eval_every=_STEPS_PER_EPOCH,
+    batch_size=128,
+    total_steps=EPOCHS * STEPS_PER_EPOCH,
+    eval_every=STEPS_PER_EPOCH,
     checkpoint_every=0,
     seeds=(0,),
     runs=(
       run("erm/constant", grid["constant-1e-2"]),
+      run("erm_reweighted/constant", grid["constant-1e-2"], "erm_reweighted"),
       run("dro/constant", grid["constant-1e-2"], "group_dro", 0.1),
       run("dro/3phase", grid["3phase"], "group_dro", 1.0),
     ),
