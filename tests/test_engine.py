@@ -686,6 +686,7 @@ def test_summary_rows_hold_the_resolved_hyperparameters_and_the_machine(tmp_path
     "init_value": 0.0,
     "num_cycles": 0.5,
     "warmup_kind": "linear",
+    "hold_after_end": True,
   }
   assert optim.core_entry(hparams) == {
     "type": "adamw",
@@ -699,6 +700,21 @@ def test_summary_rows_hold_the_resolved_hyperparameters_and_the_machine(tmp_path
   assert recorded["cores"] >= 1 and recorded["cpu"] and recorded["jax"]
   assert recorded["cpu"] in (tmp_path / "results.md").read_text()
   assert row["execution"] == "vmap"  # one run: one call
+
+
+def test_hyperparameters_of_nested_schedules_are_their_configs():
+  """A schedule made of schedules (a list of them included) is recorded as its config, never as
+  the functions built from it (whose reprs hold memory addresses)."""
+  parts = [
+    {"type": "warmup", "peak_value": 1e-2, "warmup_steps": 10},
+    {"type": "cosine_annealing", "init_value": 1e-2, "t_max": 40},
+  ]
+  spec = {"type": "sequential", "schedules": parts, "boundaries": [10]}
+  config = _tiny(runs=({"name": "seq", "schedule": spec, "learning_rate": 1e-2},))
+  setup = optim.resolve(config, config.runs[0])
+  hparams = optim.hyperparameters(setup, spec)
+  assert hparams["schedule"]["schedules"] == parts
+  assert "0x" not in json.dumps(hparams)
 
 
 def test_report_writes_the_same_results_again_without_training(tmp_path):

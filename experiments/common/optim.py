@@ -308,6 +308,17 @@ def _plain(value: Any) -> Any:
   return repr(value)
 
 
+def _holds_callable(value: Any) -> bool:
+  """Whether ``value`` is a function or a list, tuple or dict holding one."""
+  if callable(value):
+    return True
+  if isinstance(value, (list, tuple)):
+    return any(_holds_callable(v) for v in value)
+  if isinstance(value, dict):
+    return any(_holds_callable(v) for v in value.values())
+  return False
+
+
 def hyperparameters(setup: Setup, spec_schedule: dict) -> dict:
   """What the run resolved to, for its summary row: the peak rate, the schedule's type and
   every keyword (defaults included; a nested schedule as its config), the optimizer entries
@@ -317,7 +328,8 @@ def hyperparameters(setup: Setup, spec_schedule: dict) -> dict:
   for name, param in params.items():
     if name in setup.schedule.kwargs:
       value = setup.schedule.kwargs[name]
-      schedule[name] = _plain(spec_schedule.get(name, value) if callable(value) else value)
+      built = _holds_callable(value)  # a nested schedule (or a list of them): its config
+      schedule[name] = _plain(spec_schedule.get(name, value) if built else value)
     elif name in spec_schedule:
       schedule[name] = _plain(spec_schedule[name])
     elif param.default is not param.empty:
