@@ -642,8 +642,12 @@ def test_ctrl_c_saves_and_resume_finishes_the_run(tmp_path):
   )
   deadline = time.time() + 300
   while time.time() < deadline and not ((out / "metrics.jsonl").exists() and len(_rows(out)) >= 4):
-    time.sleep(0.2)
+    time.sleep(0.02)
+  # Paused before the signal, so that a fast machine cannot finish the 3000 steps between the
+  # poll and the signal: the run takes the Ctrl-C when it continues, at its next chunk.
+  proc.send_signal(signal.SIGSTOP)
   proc.send_signal(signal.SIGINT)
+  proc.send_signal(signal.SIGCONT)
   stdout, stderr = proc.communicate(timeout=300)
   assert proc.returncode == 0, stderr[-3000:]
   assert "interrupted at step" in stdout
