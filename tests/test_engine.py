@@ -639,6 +639,9 @@ def test_ctrl_c_saves_and_resume_finishes_the_run(tmp_path):
     stdout=subprocess.PIPE,
     stderr=subprocess.PIPE,
     text=True,
+    # A shell running the suite in the background ignores SIGINT, and its children inherit that
+    # (Python then installs no KeyboardInterrupt handler): the child gets the default back.
+    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
   )
   deadline = time.time() + 300
   while time.time() < deadline and not ((out / "metrics.jsonl").exists() and len(_rows(out)) >= 4):
