@@ -614,6 +614,13 @@ def test_model_axis_shards_annotated_parameters_and_keeps_the_metrics(tmp_path):
   assert len(sharded) == len(one) == 2
 
 
+_WITH_CTRL_C = (
+  "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+  "sys.argv[0] = 'experiments.grokking'; "
+  "runpy.run_module('experiments.grokking', run_name='__main__', alter_sys=True)"
+)
+
+
 def test_ctrl_c_saves_and_resume_finishes_the_run(tmp_path):
   import signal  # pylint: disable=import-outside-toplevel
   import time  # pylint: disable=import-outside-toplevel
@@ -633,15 +640,14 @@ def test_ctrl_c_saves_and_resume_finishes_the_run(tmp_path):
   ]
   out = tmp_path / "interrupted"
   proc = subprocess.Popen(
-    [sys.executable, "-m", "experiments.grokking", *args, "--out", str(out)],
+    # A shell running the suite in the background ignores SIGINT, and its children inherit that
+    # (Python then installs no KeyboardInterrupt handler): the child installs it itself.
+    [sys.executable, "-c", _WITH_CTRL_C, *args, "--out", str(out)],
     cwd=ROOT,
     env=_env(),
     stdout=subprocess.PIPE,
     stderr=subprocess.PIPE,
     text=True,
-    # A shell running the suite in the background ignores SIGINT, and its children inherit that
-    # (Python then installs no KeyboardInterrupt handler): the child gets the default back.
-    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
   )
   deadline = time.time() + 300
   while time.time() < deadline and not ((out / "metrics.jsonl").exists() and len(_rows(out)) >= 4):
