@@ -22,7 +22,7 @@ tour: install
 
 # Lint first (seconds), then the suite, which also builds the documentation site strictly.
 test: install lint
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n auto --dist loadfile
 
 # The documentation site, into site/; any warning (a broken reference in a docstring) fails it.
 docs:

@@ -1,11 +1,36 @@
 """Shared pytest configuration: strict rank promotion, as the style guide asks; the docs site."""
 
+import atexit
+import os
 import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
 
-import jax
-import pytest
+# One persistent compilation cache for the session, its xdist workers and the processes its
+# tests start (they inherit the environment): the studies' tests train the same small programs
+# many times, in this process and in CLI subprocesses, and a cache hit replaces a compile of
+# seconds. A hit loads the executable XLA built for the same program, options and flags, so no
+# result changes. The size limit turns on the cache's file lock (concurrent writers).
+if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
+  _CACHE = tempfile.mkdtemp(prefix="jaxsched-tests-xla-cache-")
+  atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+  os.environ["JAX_COMPILATION_CACHE_DIR"] = _CACHE
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
+os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(4 * 2**30))
+
+import jax  # noqa: E402  (after the cache's environment)
+import pytest  # noqa: E402
+
+jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+jax.config.update(
+  "jax_persistent_cache_min_compile_time_secs",
+  float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]),
+)
+jax.config.update(
+  "jax_compilation_cache_max_size", int(os.environ["JAX_COMPILATION_CACHE_MAX_SIZE"])
+)
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
 

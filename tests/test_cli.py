@@ -1,12 +1,17 @@
-"""The ``jaxsched`` command line, run as ``python -m jaxsched`` in a subprocess.
+"""The ``jaxsched`` command line.
 
-Every command line of this module is started once, concurrently, by the
-module-scoped ``runs`` fixture (each process spends seconds importing JAX);
-the tests then check one finished process each.
+Every command line of this module runs once, in the module-scoped ``runs``
+fixture; the tests then check one finished command each. Those of
+``AS_PROCESSES`` run as ``python -m jaxsched`` in subprocesses, concurrently
+(the entry point, its exit status and its one-line errors as a shell sees
+them); the others call the same ``main`` in this process, with stdout and
+stderr captured (each process would spend seconds importing JAX).
 """
 
 import concurrent.futures
+import contextlib
 import inspect
+import io
 import os
 import pathlib
 import re
@@ -18,6 +23,7 @@ import matplotlib.image
 import pytest
 
 import jaxsched
+from jaxsched.tools import _cli as cli
 from tests.study_records import TOTAL
 from tests.study_records import write_study
 
@@ -171,11 +177,31 @@ BAD = {
 }
 
 
+# Run as `python -m jaxsched` (one of each kind of outcome: output, help, each error path's exit).
+AS_PROCESSES = {"list", "help", "unknown_command", "invalid_value", "missing_config_file"}
+
+
 def _env():
   env = dict(os.environ)
   env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
   env.setdefault("JAX_PLATFORMS", "cpu")  # the same backend, and start-up, on every machine
   return env
+
+
+def _run_here(argv, cwd):
+  """``main(argv)`` in this process, run in ``cwd``, as a CompletedProcess."""
+  stdout, stderr = io.StringIO(), io.StringIO()
+  previous = os.getcwd()
+  os.chdir(cwd)
+  try:
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+      try:
+        code = cli.main(argv)
+      except SystemExit as e:  # argparse's --help
+        code = e.code if isinstance(e.code, int) else int(e.code is not None)
+  finally:
+    os.chdir(previous)
+  return subprocess.CompletedProcess(argv, code, stdout.getvalue(), stderr.getvalue())
 
 
 def _run(argv, cwd):
@@ -206,8 +232,15 @@ def runs(tmp_path_factory):
     for record in ("metrics.jsonl", "config.json"):
       (dirs[name] / "study" / record).write_text((study.parent / record).read_text())
   with concurrent.futures.ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-    futures = {name: pool.submit(_run, argv, dirs[name]) for name, argv in jobs.items()}
-    return {name: (f.result(), dirs[name]) for name, f in futures.items()}
+    futures = {
+      name: pool.submit(_run, argv, dirs[name])
+      for name, argv in jobs.items()
+      if name in AS_PROCESSES
+    }
+    done = {name: _run_here(argv, dirs[name]) for name, argv in jobs.items() if name not in futures}
+    return {
+      name: (futures[name].result() if name in futures else done[name], dirs[name]) for name in jobs
+    }
 
 
 def _ok(runs, name):

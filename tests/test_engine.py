@@ -1,6 +1,7 @@
 """The study engine on the grokking study's tiny preset: execution modes, devices, processes,
 resume, divergence, adaptive metrics, configs, TensorBoard, the optimizer list."""
 
+import contextlib
 import json
 import os
 import pathlib
@@ -9,10 +10,12 @@ import subprocess
 import sys
 
 import chex
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from jax.experimental.compilation_cache import compilation_cache
 
 from experiments.common import config as config_lib
 from experiments.common import engine
@@ -577,13 +580,28 @@ def test_bad_optimizer_lists_are_named(entries, message):
 # ----------------------------------------------------------------------------- compiler options
 
 
+@contextlib.contextmanager
+def _without_compilation_cache():
+  """Every compile inside runs XLA (no persistent-cache read or write)."""
+  jax.config.update("jax_enable_compilation_cache", False)
+  compilation_cache.reset_cache()
+  try:
+    yield
+  finally:
+    jax.config.update("jax_enable_compilation_cache", True)
+    compilation_cache.reset_cache()
+
+
 def test_cpu_compiler_options_reach_every_program_of_the_study(tmp_path):
   # xla_dump_to is an option whose effect is visible: each compile writes its HLO there.
   sys.path.insert(0, str(ROOT / "tests"))
   import toy_study  # pylint: disable=import-outside-toplevel
 
   study = toy_study.STUDY._replace(cpu_compiler_options={"xla_dump_to": str(tmp_path / "hlo")})
-  summary = engine.train_and_evaluate(study, toy_study.config(), tmp_path / "out", progress=False)
+  # The dump path is not part of the compilation cache's key: with the suite's cache on, an
+  # executable of an earlier test would be loaded, and nothing compiled or dumped.
+  with _without_compilation_cache():
+    summary = engine.train_and_evaluate(study, toy_study.config(), tmp_path / "out", progress=False)
   assert summary[0]["final_val_loss"] is not None
   hlo = [p.read_text() for p in (tmp_path / "hlo").glob("module_*.before_optimizations.txt")]
   assert any("init_one" in text for text in hlo) and any("chunk_one" in text for text in hlo)

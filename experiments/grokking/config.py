@@ -30,3 +30,21 @@ class Config(common.Config):
   total_steps: int = 6000
   # Pairs [run, baseline] of run names compared seed by seed in results.md (see analysis.py).
   comparisons: tuple = ()
+
+
+def seed_mlp(**fields) -> Config:
+  """The seed presets' setting, with ``fields`` over it.
+
+  The quadratic MLP (width 256) on p = 97 addition from 30% of the pairs,
+  batches of 512, AdamW lr 1e-3 (betas 0.9/0.98, weight decay 1.0), 10k steps.
+  """
+  setting = dict(
+    model="mlp",
+    width=256,
+    modulus=97,
+    train_fraction=0.3,
+    batch_size=512,
+    total_steps=10_000,
+    learning_rate=1e-3,
+  )
+  return Config(**{**setting, **fields})

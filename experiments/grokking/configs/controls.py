@@ -27,6 +27,7 @@ step, 7.8 ms at load 13); 24 runs x 10k steps, ~2-3 min, ~30 min at load 13.
 
 from experiments.grokking.config import adamw
 from experiments.grokking.config import Config
+from experiments.grokking.config import seed_mlp
 
 BOOST_STEP = 4000
 _EVALS_PER_OBSERVATION = 4  # 200-step observations of the earlier run / 50-step ones here
@@ -35,15 +36,8 @@ _EVALS_PER_OBSERVATION = 4  # 200-step observations of the earlier run / 50-step
 def get_config() -> Config:
   k = _EVALS_PER_OBSERVATION
   constant = {"type": "constant"}
-  return Config(
-    model="mlp",
-    width=256,
-    modulus=97,
-    train_fraction=0.3,
-    batch_size=512,
-    total_steps=10_000,
+  return seed_mlp(
     eval_every=50,
-    learning_rate=1e-3,
     seeds=tuple(range(6)),
     runs=(
       {"name": "constant", "schedule": constant},

@@ -16,6 +16,7 @@ runs x 40k steps, ~7-11 min, ~1.8 h at load 13.
 
 from experiments.grokking.config import adamw
 from experiments.grokking.config import Config
+from experiments.grokking.config import seed_mlp
 
 HORIZONS = (10_000, 20_000, 40_000)
 MODES = ("coupled", "constant")
@@ -39,15 +40,9 @@ def _cosine(horizon: int, mode: str) -> dict:
 
 
 def get_config() -> Config:
-  return Config(
-    model="mlp",
-    width=256,
-    modulus=97,
-    train_fraction=0.3,
-    batch_size=512,
+  return seed_mlp(
     total_steps=40_000,
     eval_every=250,
-    learning_rate=1e-3,
     seeds=tuple(range(3)),
     runs=(
       {"name": "constant", "schedule": {"type": "warmup_constant", "warmup_steps": 10}},

@@ -19,6 +19,7 @@ runs x 30k steps, ~3-4.5 min, ~47 min at load 13.
 
 from experiments.grokking.config import adamw
 from experiments.grokking.config import Config
+from experiments.grokking.config import seed_mlp
 
 PATIENCES = (5, 10, 25)
 
@@ -42,15 +43,9 @@ def _plateau(patience: int) -> dict:
 
 
 def get_config() -> Config:
-  return Config(
-    model="mlp",
-    width=256,
-    modulus=97,
-    train_fraction=0.3,
-    batch_size=512,
+  return seed_mlp(
     total_steps=30_000,
     eval_every=200,
-    learning_rate=1e-3,
     seeds=tuple(range(3)),
     runs=(
       {"name": "constant", "schedule": {"type": "warmup_constant", "warmup_steps": 10}},

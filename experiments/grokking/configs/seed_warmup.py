@@ -21,6 +21,7 @@ steps: ~2.5-4 min at those rates, ~40 min at load 13.
 """
 
 from experiments.grokking.config import Config
+from experiments.grokking.config import seed_mlp
 
 WARMUPS = (0, 250, 500, 1000, 2000)
 
@@ -30,15 +31,8 @@ def _name(warmup: int) -> str:
 
 
 def get_config() -> Config:
-  return Config(
-    model="mlp",
-    width=256,
-    modulus=97,
-    train_fraction=0.3,
-    batch_size=512,
-    total_steps=10_000,
+  return seed_mlp(
     eval_every=50,
-    learning_rate=1e-3,
     seeds=tuple(range(6)),
     runs=tuple(
       {"name": _name(w), "schedule": {"type": "warmup_constant", "warmup_steps": w}}

@@ -12,6 +12,7 @@ load 13.
 """
 
 from experiments.grokking.config import Config
+from experiments.grokking.config import seed_mlp
 
 WARMUPS = (0, 250, 500, 1000, 2000)
 TOTAL = 10_000
@@ -22,15 +23,9 @@ def _name(warmup: int) -> str:
 
 
 def get_config() -> Config:
-  return Config(
-    model="mlp",
-    width=256,
-    modulus=97,
-    train_fraction=0.3,
-    batch_size=512,
+  return seed_mlp(
     total_steps=TOTAL,
     eval_every=100,
-    learning_rate=1e-3,
     seeds=tuple(range(6)),
     runs=tuple(
       {

@@ -16,7 +16,9 @@ Sizing: WIDTHS holds the widths trained (see the module constant for the
 measured timing that set it).
 """
 
+from experiments.common import config as config_lib
 from experiments.lm_warmup.config import Config
+from experiments.lm_warmup.configs import cpu
 
 STEPS = 3000
 WARMUP = 100
@@ -90,16 +92,7 @@ def get_config() -> Config:
     for width in WIDTHS
     for name, spec in schedules().items()
   ]
-  return Config(
-    corpus="pydoc",
-    context=64,
-    depth=2,
-    heads=4,
-    batch_size=32,
-    total_steps=STEPS,
-    eval_every=50,
-    checkpoint_every=1500,
-    eval_windows=256,
-    seeds=(0, 1),
-    runs=tuple(runs),
+  return config_lib.replace(
+    cpu.base(runs),
+    {"total_steps": STEPS, "checkpoint_every": 1500, "eval_windows": 256, "seeds": (0, 1)},
   )
