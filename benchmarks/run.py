@@ -95,6 +95,9 @@ def main(argv=None) -> int:
   import torch  # pylint: disable=import-outside-toplevel
 
   torch.set_num_threads(os.cpu_count() or 1)
+  # Compile times are measured: a persistent compilation cache (JAX_COMPILATION_CACHE_DIR, as the
+  # test suite sets) would turn them into loads of an executable compiled earlier.
+  jax.config.update("jax_enable_compilation_cache", False)
   result = {"header": header(argv), "quick": args.quick, "entries": [], "sections": {}}
   began = time.perf_counter()
   for name in args.only or SECTIONS:

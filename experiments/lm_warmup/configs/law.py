@@ -12,8 +12,10 @@ the peak. ``experiments.lm_warmup.law`` fits the laws, predicts the held-out
 curves and writes the schedule ``jaxsched.optimize_schedule`` finds as a config
 file that trains over this preset (``--config``).
 
-Sizing: WIDTHS holds the widths trained (see the module constant for the
-measured timing that set it).
+Sizing: one width. The 18 runs took 43 min on one core of the 2-core machine
+(the other core busy; 119-131 s per 3000-step run once compiled), the
+optimized schedule's 2 runs 6 min; width 128 costs about 1.8x per step, about
+80 min more.
 """
 
 from experiments.common import config as config_lib
