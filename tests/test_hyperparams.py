@@ -696,10 +696,16 @@ BAD_INPUTS = [
 ]
 
 
+def _id(value) -> str:
+  """A test id's text for an argument: a function by its name (its repr holds an address, which
+  differs between the processes that collect the suite)."""
+  return value.__qualname__ if callable(value) and hasattr(value, "__qualname__") else str(value)
+
+
 @pytest.mark.parametrize(
   "fn,call,kwargs,arg",
   BAD_INPUTS,
-  ids=[f"{fn}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for fn, _, kw, _ in BAD_INPUTS],
+  ids=[f"{fn}-{'-'.join(f'{k}={_id(v)}' for k, v in kw.items())}" for fn, _, kw, _ in BAD_INPUTS],
 )
 def test_bad_input_raises_value_error_naming_function_and_argument(fn, call, kwargs, arg):
   call = call or getattr(jaxsched, fn)
