@@ -12,6 +12,7 @@ rate, trained 40k steps; on the MLP, data and optimizer of ``seed-warmup``
 
 Measured: as ``seed-warmup`` (0.50-0.77 ms per step, 7.8 ms at load 13); 21
 runs x 40k steps, ~7-11 min, ~1.8 h at load 13.
+Run: 22 min on one core of the 2-core machine, the other busy (57-62 s per run).
 """
 
 from experiments.grokking.config import adamw

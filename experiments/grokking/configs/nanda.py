@@ -18,6 +18,8 @@ the run: one full-batch step took 555 ms wall, 120 ms process CPU on the
 2-core machine at load 13 (other jobs); 38 ms on the idle machine (the
 benchmark's ``nanda`` row). 3 runs x 15k steps: ~30 min idle, hours at that
 load.
+Run: 64 min on one core of the 2-core machine, the other busy (1,257-1,266 s
+per run).
 """
 
 from experiments.grokking.config import Config

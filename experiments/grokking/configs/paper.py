@@ -22,6 +22,7 @@ recovered within 250-750 steps before). Measured before the run: one step
 2-core machine under load ~13 (other jobs); 35 ms on the idle machine before
 (20k steps in 11 min 53 s). 6 runs x 10k steps: ~35 min idle, up to ~4.5 h
 at that load.
+Run: 78 min (one core, the other busy, for 53 min of it; both after).
 """
 
 from experiments.grokking.config import adamw
