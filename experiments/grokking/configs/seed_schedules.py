@@ -23,6 +23,7 @@ the engine's ``auto`` execution (sequential calls); machine load not recorded.
 
 from experiments.grokking.config import adamw
 from experiments.grokking.config import Config
+from experiments.grokking.config import seed_mlp
 
 _TOTAL = 10_000
 _GROKFAST = {"type": "grokfast_ema", "alpha": 0.98, "lamb": 2.0}
@@ -42,15 +43,9 @@ def _warmup_cosine(warmup: int) -> dict:
 
 def get_config() -> Config:
   constant = {"type": "warmup_constant", "warmup_steps": 10}
-  return Config(
-    model="mlp",
-    width=256,
-    modulus=97,
-    train_fraction=0.3,
-    batch_size=512,
+  return seed_mlp(
     total_steps=_TOTAL,
     eval_every=200,
-    learning_rate=1e-3,
     seeds=(0, 1, 2),
     runs=(
       _warmup_cosine(0),
