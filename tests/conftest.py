@@ -20,17 +20,8 @@ if "JAX_COMPILATION_CACHE_DIR" not in os.environ:
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
 os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(4 * 2**30))
 
-import jax  # noqa: E402  (after the cache's environment)
+import jax  # noqa: E402  (JAX reads the cache's environment when imported)
 import pytest  # noqa: E402
-
-jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
-jax.config.update(
-  "jax_persistent_cache_min_compile_time_secs",
-  float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]),
-)
-jax.config.update(
-  "jax_compilation_cache_max_size", int(os.environ["JAX_COMPILATION_CACHE_MAX_SIZE"])
-)
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
 
