@@ -1,6 +1,7 @@
 """The LM study's loss-law validation: the ``law`` preset, and the summary built from records."""
 
 import json
+import shutil
 
 import jax
 import jax.numpy as jnp
@@ -132,3 +133,41 @@ def test_summary_and_files_from_synthetic_records(tmp_path):
   with pytest.raises(SystemExit) as exit_info:
     law_study.main(["--results", str(tmp_path / "missing"), "--out", str(out)])
   assert exit_info.value.code == 2
+
+
+def test_law_wide_is_the_law_preset_at_width_128():
+  law, wide = configs.get("law"), configs.get("law-wide")
+  assert [r["width"] for r in wide.runs] == [128] * len(law.runs)
+  assert [r["schedule"] for r in wide.runs] == [r["schedule"] for r in law.runs]
+  assert [law_study.split_name(r["name"]) for r in wide.runs] == [
+    (128, law_study.split_name(r["name"])[1]) for r in law.runs
+  ]
+  assert config_lib.replace(wide, {"runs": law.runs}) == law
+  engine.check(train.STUDY, wide)
+
+
+def test_summary_over_two_folders_fits_each_width_from_its_own(tmp_path):
+  wide = jaxsched.LossLaw("multi_power", {**TRUTH.params, "L0": 1.0}, 0.0)
+  study_records.write_study(
+    tmp_path / "law64", TRUTH, runs={f"width=64/{k}": v for k, v in study_records.RUNS.items()}
+  )
+  study_records.write_study(
+    tmp_path / "law128", wide, runs={f"width=128/{k}": v for k, v in study_records.RUNS.items()}
+  )
+  folders = [tmp_path / "law64", tmp_path / "law128"]
+  rows, laws, runs, _ = law_study.summarize(folders, iterations=30, num_knots=4)
+  assert set(laws) == {64, 128}
+  assert [r["name"] for r in runs] == ["width=64/optimized", "width=128/optimized"]
+  for width in (64, 128):
+    mine = [r for r in rows if r["width"] == width and r["kind"] == "multi_power"]
+    assert {r["schedule"] for r in mine} == {"constant", "cosine", "wsd"}
+    assert all(abs(r["final_rel_error"]) < 0.01 for r in mine), mine
+  # each width's curves come from its own folder: the two laws' L0 are 0.2 apart
+  finals = {
+    w: [r["final_loss_actual"] for r in rows if r["width"] == w and r["kind"] == "momentum"]
+    for w in (64, 128)
+  }
+  assert np.subtract(finals[64], finals[128]) == pytest.approx(0.2, abs=1e-5)
+  shutil.copytree(tmp_path / "law64", tmp_path / "again")
+  with pytest.raises(ValueError, match="more than one folder"):
+    law_study.summarize([tmp_path / "law64", tmp_path / "again"], iterations=5, num_knots=4)

@@ -1,9 +1,11 @@
-"""python -m experiments.lm_warmup.law --results DIR --out DIR [--optimized DIR]
+"""python -m experiments.lm_warmup.law --results DIR [--results DIR] --out DIR [--optimized DIR ...]
 
 Loss-curve laws on the ``law`` preset's records: fits the momentum law (Tissue
 et al. 2024) and the multi-power law (Luo et al. 2025) to the seed-averaged
 validation curves of ``constant`` and ``cosine``, predicts every other
-schedule's curve, and writes to ``--out``:
+schedule's curve, and writes to ``--out``. ``--results`` and ``--optimized``
+may be given once per folder (``law`` at width 64, ``law-wide`` at 128); each
+width is fitted on its own, from the one folder that holds its runs:
 
 * ``summary.json``: one object per (width, schedule, law kind): ``schedule``,
   ``kind``, ``fit_on``, ``held_out``, ``final_loss_actual`` (mean over seeds)
@@ -49,6 +51,15 @@ def split_name(name: str) -> tuple:
   if head.startswith("width=") and tail:
     return int(head[len("width=") :]), tail
   return None, name
+
+
+def _folders(paths) -> list:
+  """A folder or several as a list of paths (none for None)."""
+  if paths is None:
+    return []
+  if isinstance(paths, (str, pathlib.Path)):
+    return [pathlib.Path(paths)]
+  return [pathlib.Path(p) for p in paths]
 
 
 def _spec_names(results: pathlib.Path) -> list:
@@ -144,8 +155,9 @@ def summarize(
   """Fits, predicts and optimizes from a study's records.
 
   Args:
-    results: the folder with the ``law`` preset's ``config.json`` and ``metrics.jsonl``.
-    optimized: the folder with the optimized schedule's records, or None.
+    results: the folder with the ``law`` preset's ``config.json`` and ``metrics.jsonl``,
+      or a list of such folders (one per width: ``law``, ``law-wide``).
+    optimized: the folder (or list of folders) with the optimized schedules' records, or None.
     fit_on: the schedules the laws are fitted to.
     iterations, num_knots: ``jaxsched.optimize_schedule``'s.
 
@@ -154,13 +166,16 @@ def summarize(
     laws and the optimized schedule, the optimized schedule of each width as a run
     spec, and per width the optimized run's final loss against cosine's.
   """
-  results = pathlib.Path(results)
-  names = _spec_names(results)
-  widths = list(dict.fromkeys(split_name(n)[0] for n in names))
-  opt_names = _spec_names(pathlib.Path(optimized)) if optimized is not None else []
+  named = [(folder, n) for folder in _folders(results) for n in _spec_names(folder)]
+  widths = list(dict.fromkeys(split_name(n)[0] for _, n in named))
+  opt_named = [(folder, n) for folder in _folders(optimized) for n in _spec_names(folder)]
   rows, laws, runs, comparisons = [], {}, [], {}
   for width in widths:
-    mine = [n for n in names if split_name(n)[0] == width]
+    holders = list(dict.fromkeys(folder for folder, n in named if split_name(n)[0] == width))
+    if len(holders) > 1:
+      raise ValueError(f"runs of width {width} are in more than one folder: {holders}")
+    results = holders[0]
+    mine = [n for folder, n in named if folder == results and split_name(n)[0] == width]
     by_schedule = {split_name(n)[1]: n for n in mine}
     missing = [s for s in fit_on if s not in by_schedule]
     if missing:
@@ -217,11 +232,12 @@ def summarize(
     if width is not None:
       spec["width"] = width
     runs.append(spec)
-    opt_name = next((n for n in opt_names if split_name(n) == (width, OPTIMIZED)), None)
-    if opt_name is None:
+    opt = next(((f, n) for f, n in opt_named if split_name(n) == (width, OPTIMIZED)), None)
+    if opt is None:
       continue
-    (opt_curve,) = jaxsched.load_curves(optimized, [opt_name]).values()
-    opt_finals = _finals(pathlib.Path(optimized), [opt_name])[opt_name]
+    opt_folder, opt_name = opt
+    (opt_curve,) = jaxsched.load_curves(opt_folder, [opt_name]).values()
+    opt_finals = _finals(opt_folder, [opt_name])[opt_name]
     for kind in KINDS:
       law, seconds = fitted[kind]
       (error,) = jaxsched.evaluate_law(law, [_after(opt_curve, start)])
@@ -329,10 +345,11 @@ def write(out, results, optimized=None, **kwargs) -> list:
     text = json.dumps({str(w): v for w, v in comparisons.items()}, indent=2)
     (out / "comparison.json").write_text(text + "\n")
   curves_by_width: dict = {}
-  for name, curve in jaxsched.load_curves(results).items():
-    curves_by_width.setdefault(split_name(name)[0], {})[split_name(name)[1]] = curve
-  if optimized is not None:
-    for name, curve in jaxsched.load_curves(optimized).items():
+  for folder in _folders(results):
+    for name, curve in jaxsched.load_curves(folder).items():
+      curves_by_width.setdefault(split_name(name)[0], {})[split_name(name)[1]] = curve
+  for folder in _folders(optimized):
+    for name, curve in jaxsched.load_curves(folder).items():
       if split_name(name)[1] == OPTIMIZED:
         curves_by_width.setdefault(split_name(name)[0], {})[OPTIMIZED] = curve
   for width, curves in curves_by_width.items():
@@ -373,10 +390,19 @@ def main(argv: Optional[list] = None) -> int:
   parser = argparse.ArgumentParser(
     prog="python -m experiments.lm_warmup.law", description=__doc__.splitlines()[2]
   )
-  parser.add_argument("--results", type=pathlib.Path, required=True, help="the law preset's --out")
+  parser.add_argument(
+    "--results",
+    type=pathlib.Path,
+    required=True,
+    action="append",
+    help="the law preset's --out (again for law-wide's)",
+  )
   parser.add_argument("--out", type=pathlib.Path, required=True, help="where to write")
   parser.add_argument(
-    "--optimized", type=pathlib.Path, help="the --out of the optimized schedule's run"
+    "--optimized",
+    type=pathlib.Path,
+    action="append",
+    help="the --out of the optimized schedule's run (once per folder)",
   )
   args = parser.parse_args(argv)
   try:

@@ -15,6 +15,7 @@ PRESETS = (
   "smoke",
   "gpu",
   "law",
+  "law_wide",
 )
 
 get = presets.loader(__name__, PRESETS)

@@ -3,17 +3,17 @@
 Character-level pydoc text, context 64, batch 32, 2 layers, 3000 steps, the
 validation loss on 256 fixed windows every 50 steps (a curve of 60 points), 2
 seeds. Every schedule has the same 100-step linear warmup and the same peak,
-1e-2: the best LR of width 64 with warmup in the ``cpu`` preset
-(``results/cpu/sensitivity.json``). The laws are fitted on ``constant`` and
-``cosine`` (to 0), as Tissue et al. and Luo et al. fit; the others are held
+1e-2: the best LR of width 64 with warmup in the earlier ``cpu`` run
+(``results/cpu_earlier/sensitivity.json``). The laws are fitted on ``constant``
+and ``cosine`` (to 0), as Tissue et al. and Luo et al. fit; the others are held
 out: warmup-stable-decay with 10% and 20% cooldowns (linear and 1-sqrt), linear
 decay to 0, step decay (x0.1 at 50% and 75% of the run) and cosine to 10% of
 the peak. ``experiments.lm_warmup.law`` fits the laws, predicts the held-out
 curves and writes the schedule ``jaxsched.optimize_schedule`` finds as a config
 file that trains over this preset (``--config``).
 
-Sizing: one width. The 18 runs took 43 min on one core of the 2-core machine
-(the other core busy; 119-131 s per 3000-step run once compiled), the
+Sizing: one width (``law-wide`` is width 128). The 18 runs took 43 min on one
+core of the 2-core machine (the other core busy; 119-131 s per 3000-step run once compiled), the
 optimized schedule's 2 runs 6 min; width 128 costs about 1.8x per step, about
 80 min more.
 """
@@ -86,12 +86,13 @@ def run_name(width: int, schedule: str) -> str:
   return f"width={width}/{schedule}"
 
 
-def get_config() -> Config:
+def get_config(widths: tuple = WIDTHS) -> Config:
+  """The preset at ``widths`` (``law-wide`` is the same at width 128)."""
   runs = [
     # learning_rate: the peak for the optimizer's independent weight decay, for the schedules
     # without a base rate of their own (sequential, piecewise_linear).
     {"name": run_name(width, name), "schedule": spec, "learning_rate": PEAK, "width": width}
-    for width in WIDTHS
+    for width in widths
     for name, spec in schedules().items()
   ]
   return config_lib.replace(
