@@ -1,4 +1,5 @@
-"""Shared pytest configuration: strict rank promotion, as the style guide asks; the docs site."""
+"""Shared pytest configuration: strict rank promotion, as the style guide asks; the docs site;
+the headless browser."""
 
 import atexit
 import os
@@ -25,6 +26,36 @@ import pytest  # noqa: E402
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
 
+# The slowest test files, slowest first (seconds of one xdist worker in a whole-suite run,
+# `--durations=0` summed per file, on the 2-core machine). With `--dist loadfile` a file runs
+# whole on one worker and the suite ends when its last file does: started first, the long files
+# overlap the many short ones on the other worker. xdist's own order (the files with the most
+# tests first) started the one-test-long benchmark file last.
+SLOWEST_FIRST = (
+  "tests/test_engine.py",
+  "tests/test_benchmarks.py",
+  "tests/test_engine_processes.py",
+  "tests/test_lm_warmup.py",
+  "tests/test_grokking.py",
+  "tests/test_spurious.py",
+  "tests/test_cli.py",
+  "tests/test_docs.py",
+)
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def pytest_configure(config):
+  """Keeps the collection order below under xdist (its ``--loadscope-reorder`` is on by default)."""
+  if hasattr(config.option, "loadscopereorder"):
+    config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items):
+  """Puts the files of :data:`SLOWEST_FIRST` first, in its order; the others keep theirs."""
+  rank = {path: i for i, path in enumerate(SLOWEST_FIRST)}
+  items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
 
 @pytest.fixture(autouse=True)
 def _strict_rank_promotion():
@@ -48,3 +79,42 @@ def docs_site(tmp_path_factory) -> tuple[subprocess.CompletedProcess, pathlib.Pa
     check=False,
   )
   return result, site
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory) -> pathlib.Path:
+  """Where the browser saves downloads."""
+  return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads):
+  """Headless Debian Chromium driven by Selenium, with no network: a proxy that leads nowhere, so
+  a page that fetched anything would show it. Fails, not skips, where the browser is missing."""
+  from selenium import webdriver  # pylint: disable=import-outside-toplevel
+  from selenium.webdriver.chrome.service import Service  # pylint: disable=import-outside-toplevel
+
+  missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not pathlib.Path(p).exists()]
+  if missing:
+    pytest.fail(
+      f"headless Chromium is needed and {', '.join(missing)} is missing: `make install` "
+      "installs it (as root: apt-get install -y --no-install-recommends chromium chromium-driver)"
+    )
+  options = webdriver.ChromeOptions()
+  options.binary_location = CHROMIUM  # with the driver's path below, Selenium Manager never runs
+  for argument in (
+    "--headless=new",
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--window-size=1400,1000",
+    "--proxy-server=127.0.0.1:9",  # no network: only the loopback address is reached directly
+  ):
+    options.add_argument(argument)
+  options.add_experimental_option(
+    "prefs",
+    {"download.default_directory": str(downloads), "download.prompt_for_download": False},
+  )
+  driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+  yield driver
+  driver.quit()

@@ -1,10 +1,12 @@
-"""The documentation: every public name on an API page, every guide's code runs as written."""
+"""The documentation: every public name on an API page, every guide's code runs as written, the
+site builds and its gallery renders its formulas offline in a real browser."""
 
 import importlib.util
 import pathlib
 import re
 
 import pytest
+from selenium.webdriver.common.by import By
 
 import jaxsched
 
@@ -72,3 +74,31 @@ def test_site_carries_its_own_mathjax(docs_site):
   assert not [s for s in scripts if "://" in s], scripts
   assert (site / "_static" / "mathjax" / "tex-chtml.js").stat().st_size > 100_000
   assert list((site / "_static" / "mathjax" / "output" / "chtml" / "fonts").rglob("*.woff"))
+
+
+def test_docs_gallery_renders_formulas_offline(browser, docs_site):
+  result, site = docs_site
+  assert result.returncode == 0, result.stderr[-4000:]
+  browser.get((site / "gallery" / "index.html").as_uri())
+  browser.set_script_timeout(30)
+  typeset = browser.execute_async_script(
+    "const done = arguments[arguments.length - 1];"
+    "if (!window.MathJax || !MathJax.startup) { done('MathJax did not load'); return; }"
+    "MathJax.startup.promise.then(() => done('ok'), (e) => done(String(e)));"
+  )
+  assert typeset == "ok"
+  counts = browser.execute_script(
+    "return [document.querySelectorAll('div.math').length,"
+    " document.querySelectorAll('div.math mjx-container').length,"
+    " document.querySelectorAll('mjx-merror').length]"
+  )
+  written = len(re.findall(r'<div class="math[ "]', (site / "gallery" / "index.html").read_text()))
+  assert written >= 30 and counts == [written, written, 0], (written, counts)
+  text = browser.find_element(By.TAG_NAME, "body").text
+  for raw in ("\\[", "\\begin", "\\frac", "\\eta"):
+    assert raw not in text, raw
+  images = browser.execute_script(
+    "return [...document.images].filter(i => i.complete && i.naturalWidth > 0)"
+    ".map(i => i.getAttribute('src').split('/').pop())"
+  )
+  assert {f"{e.name}.png" for e in jaxsched.catalog()} <= set(images)

@@ -1,12 +1,9 @@
-"""The study engine on the grokking study's tiny preset: execution modes, devices, processes,
-resume, divergence, adaptive metrics, configs, TensorBoard, the optimizer list."""
+"""The study engine on the grokking study's tiny preset: execution modes, resume, divergence,
+adaptive metrics, configs, TensorBoard, the optimizer list (devices and processes:
+test_engine_processes.py)."""
 
 import contextlib
 import json
-import os
-import pathlib
-import socket
-import subprocess
 import sys
 
 import chex
@@ -22,53 +19,12 @@ from experiments.common import engine
 from experiments.common import optim
 from experiments.grokking import configs
 from experiments.grokking import train
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-METRICS = (
-  "train_loss",
-  "train_acc",
-  "val_loss",
-  "val_acc",
-  "lr",
-  "param_norm",
-  "grad_norm",
-  "batch_loss",
-)
-
-
-def _tiny(**changes):
-  return config_lib.replace(configs.get("tiny"), changes)
-
-
-def _rows(path):
-  return [
-    json.loads(line) for line in (pathlib.Path(path) / "metrics.jsonl").read_text().splitlines()
-  ]
-
-
-def _assert_rows_close(a, b, rtol, atol=1e-6):
-  key = lambda r: (r["run"], r["step"])
-  a, b = sorted(a, key=key), sorted(b, key=key)
-  assert [key(r) for r in a] == [key(r) for r in b]
-  for x, y in zip(a, b):
-    for k in METRICS:
-      np.testing.assert_allclose(x[k], y[k], rtol=rtol, atol=atol, err_msg=f"{x['run']} {k}")
-
-
-def _env(**extra):
-  return dict(os.environ, PYTHONPATH=str(ROOT), JAX_PLATFORMS="cpu", **extra)
-
-
-def _cli(*args, env=None, timeout=600):
-  return subprocess.run(
-    [sys.executable, "-m", "experiments.grokking", *map(str, args)],
-    cwd=ROOT,
-    env=env or _env(),
-    capture_output=True,
-    text=True,
-    timeout=timeout,
-  )
-
+from tests.engine_runs import assert_rows_close
+from tests.engine_runs import METRICS
+from tests.engine_runs import read_rows
+from tests.engine_runs import ROOT
+from tests.engine_runs import run_cli
+from tests.engine_runs import tiny_config
 
 # ----------------------------------------------------------------------------- grouping
 
@@ -92,7 +48,7 @@ def test_runs_differing_in_numbers_share_one_group():
 
 
 def test_changing_numbers_does_not_recompile(tmp_path):
-  base = _tiny(
+  base = tiny_config(
     total_steps=100,
     checkpoint_every=0,
     seeds=(0,),
@@ -117,7 +73,7 @@ def test_changing_numbers_does_not_recompile(tmp_path):
   assert keys[0] == keys[1]
 
 
-# ----------------------------------------------------------------- execution and devices
+# ------------------------------------------------------------------------- execution modes
 
 
 # Equivalence tests. Two computations that differ only in the order of float32 sums (vmap's batched
@@ -129,25 +85,25 @@ def test_changing_numbers_does_not_recompile(tmp_path):
 
 
 def test_vmap_map_and_sequential_execution_agree(tmp_path):
-  config = _tiny(total_steps=100, checkpoint_every=0)
+  config = tiny_config(total_steps=100, checkpoint_every=0)
   for execution in ("vmap", "map", "sequential"):
     train.train_and_evaluate(
       config_lib.replace(config, {"execution": execution}), tmp_path / execution, progress=False
     )
-  _assert_rows_close(_rows(tmp_path / "vmap"), _rows(tmp_path / "sequential"), rtol=1e-5)
-  _assert_rows_close(_rows(tmp_path / "map"), _rows(tmp_path / "sequential"), rtol=1e-5)
+  assert_rows_close(read_rows(tmp_path / "vmap"), read_rows(tmp_path / "sequential"), rtol=1e-5)
+  assert_rows_close(read_rows(tmp_path / "map"), read_rows(tmp_path / "sequential"), rtol=1e-5)
 
 
 def test_execution_candidates():
-  groups = engine.group_runs(_tiny())
-  assert engine.execution_candidates(_tiny(), groups[0]) == ("sequential", "map", "vmap")
-  assert engine.execution_candidates(_tiny(execution="map"), groups[0]) == ("map",)
-  single = engine.group_runs(_tiny(seeds=(0,), runs=_tiny().runs[:1]))[0]
-  assert engine.execution_candidates(_tiny(), single) == ("vmap",)
+  groups = engine.group_runs(tiny_config())
+  assert engine.execution_candidates(tiny_config(), groups[0]) == ("sequential", "map", "vmap")
+  assert engine.execution_candidates(tiny_config(execution="map"), groups[0]) == ("map",)
+  single = engine.group_runs(tiny_config(seeds=(0,), runs=tiny_config().runs[:1]))[0]
+  assert engine.execution_candidates(tiny_config(), single) == ("vmap",)
 
 
 def test_auto_keeps_the_fastest_mode_and_equals_a_run_in_that_mode(tmp_path):
-  config = _tiny(total_steps=100, checkpoint_every=50, runs=_tiny().runs[:1])
+  config = tiny_config(total_steps=100, checkpoint_every=50, runs=tiny_config().runs[:1])
   summary = train.train_and_evaluate(config, tmp_path / "auto", progress=False)
   (mode,) = {s["execution"] for s in summary}
   assert mode in ("sequential", "map", "vmap")
@@ -155,7 +111,7 @@ def test_auto_keeps_the_fastest_mode_and_equals_a_run_in_that_mode(tmp_path):
     config_lib.replace(config, {"execution": mode}), tmp_path / "fixed", progress=False
   )
   # The chosen mode's first chunk is kept, so the run is that mode's run, bit for bit.
-  assert _rows(tmp_path / "auto") == _rows(tmp_path / "fixed")
+  assert read_rows(tmp_path / "auto") == read_rows(tmp_path / "fixed")
   # A resumed run keeps the mode it started in (recorded with the checkpoint).
   train.train_and_evaluate(
     config_lib.replace(config, {"total_steps": 50}), tmp_path / "resumed", progress=False
@@ -166,87 +122,11 @@ def test_auto_keeps_the_fastest_mode_and_equals_a_run_in_that_mode(tmp_path):
   }
 
 
-def test_eight_host_devices_match_one(tmp_path):
-  code = (
-    "import sys, jax; from experiments.grokking import configs, train; "
-    "from experiments.common import config; assert len(jax.devices()) == 8; "
-    "c = config.replace(configs.get('tiny'), {'total_steps': 100, 'checkpoint_every': 0, "
-    "'batch_size': 64, 'execution': 'sequential'}); "
-    "train.train_and_evaluate(c, sys.argv[1], progress=False)"
-  )
-  subprocess.run(
-    [sys.executable, "-c", code, str(tmp_path / "eight")],
-    cwd=ROOT,
-    check=True,
-    env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=8"),
-    timeout=600,
-  )
-  train.train_and_evaluate(
-    _tiny(total_steps=100, checkpoint_every=0, batch_size=64, execution="sequential"),
-    tmp_path / "one",
-    progress=False,
-  )
-  _assert_rows_close(_rows(tmp_path / "eight"), _rows(tmp_path / "one"), rtol=1e-4)
-
-
-def _free_port() -> int:
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    return s.getsockname()[1]
-
-
-def test_two_processes_match_one(tmp_path):
-  common = [
-    "--preset",
-    "tiny",
-    "--set",
-    "total_steps=100",
-    "--set",
-    "checkpoint_every=0",
-    "--set",
-    "batch_size=64",
-    "--set",
-    "execution=sequential",
-    "--no-progress",
-  ]
-  address = f"127.0.0.1:{_free_port()}"
-  procs = [
-    subprocess.Popen(
-      [
-        sys.executable,
-        "-m",
-        "experiments.grokking",
-        *common,
-        "--out",
-        str(tmp_path / "two"),
-        "--coordinator",
-        address,
-        "--num-processes",
-        "2",
-        "--process-id",
-        str(i),
-      ],
-      cwd=ROOT,
-      env=_env(),
-      stdout=subprocess.PIPE,
-      stderr=subprocess.PIPE,
-      text=True,
-    )
-    for i in range(2)
-  ]
-  for p in procs:
-    out, err = p.communicate(timeout=600)
-    assert p.returncode == 0, err[-3000:]
-  single = _cli(*common, "--out", tmp_path / "one")
-  assert single.returncode == 0, single.stderr[-3000:]
-  _assert_rows_close(_rows(tmp_path / "two"), _rows(tmp_path / "one"), rtol=1e-4)
-
-
-# ------------------------------------------------------------------------ resume and ctrl-c
+# ----------------------------------------------------------------------------------- resume
 
 
 def test_resume_equals_uninterrupted_run(tmp_path):
-  config = _tiny(total_steps=200, checkpoint_every=100, execution="sequential")
+  config = tiny_config(total_steps=200, checkpoint_every=100, execution="sequential")
   train.train_and_evaluate(config, tmp_path / "straight", progress=False)
   # Killed after its step-100 checkpoint: its metrics file already holds a later row.
   train.train_and_evaluate(
@@ -256,7 +136,7 @@ def test_resume_equals_uninterrupted_run(tmp_path):
   )
   summary = train.train_and_evaluate(config, tmp_path / "resumed", resume=True, progress=False)
   assert {s["final_step"] for s in summary} == {200}
-  assert _rows(tmp_path / "straight") == _rows(tmp_path / "resumed")
+  assert read_rows(tmp_path / "straight") == read_rows(tmp_path / "resumed")
 
 
 # ------------------------------------------------------------------------------- divergence
@@ -268,7 +148,7 @@ def _with_third(third: dict) -> config_lib.Config:
     {"name": "b", "schedule": {"type": "constant"}, "learning_rate": 1e-3},
     third,
   )
-  return _tiny(total_steps=150, checkpoint_every=0, seeds=(0,), execution="vmap", runs=runs)
+  return tiny_config(total_steps=150, checkpoint_every=0, seeds=(0,), execution="vmap", runs=runs)
 
 
 def test_a_diverging_run_is_flagged_and_leaves_its_group_unchanged(tmp_path):
@@ -282,7 +162,7 @@ def test_a_diverging_run_is_flagged_and_leaves_its_group_unchanged(tmp_path):
   assert by_run["c/seed0"]["diverged"] is True
   assert isinstance(by_run["c/seed0"]["diverged_at_step"], int)
   assert by_run["a/seed0"]["diverged"] is False and by_run["b/seed0"]["diverged"] is False
-  bad, good = _rows(tmp_path / "bad"), _rows(tmp_path / "good")
+  bad, good = read_rows(tmp_path / "bad"), read_rows(tmp_path / "good")
   for row in bad:
     if row["run"] == "c/seed0":
       assert row["diverged"] and all(row[k] is None for k in METRICS)
@@ -301,7 +181,7 @@ def test_plateau_fed_val_loss_matches_torch_reduce_lr_on_plateau(tmp_path):
 
   plateau = {"factor": 0.5, "patience": 2, "threshold": 1e-3, "cooldown": 1}
   # The validation loss rises while the network memorizes (steps 20-200), then falls.
-  config = _tiny(
+  config = tiny_config(
     total_steps=400,
     eval_every=20,
     checkpoint_every=0,
@@ -318,7 +198,7 @@ def test_plateau_fed_val_loss_matches_torch_reduce_lr_on_plateau(tmp_path):
     ),
   )
   train.train_and_evaluate(config, tmp_path, progress=False)
-  rows = _rows(tmp_path)
+  rows = read_rows(tmp_path)
   param = torch.nn.Parameter(torch.zeros(1))
   opt = torch.optim.SGD([param], lr=config.learning_rate)
   scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", **plateau)
@@ -331,7 +211,7 @@ def test_plateau_fed_val_loss_matches_torch_reduce_lr_on_plateau(tmp_path):
 
 
 def test_an_unknown_adaptive_metric_is_an_error(tmp_path):
-  config = _tiny(
+  config = tiny_config(
     runs=(
       {
         "name": "p",
@@ -354,9 +234,9 @@ def test_yaml_config_with_exponent_numbers(tmp_path):
     "seeds: [0]\nruns:\n  - name: fixed\n    schedule: {type: constant, value: 3e-3}\n"
     "  - name: filled\n    schedule: {type: constant}\n"
   )
-  result = _cli("--preset", "tiny", "--config", cfg, "--out", tmp_path / "out", "--no-progress")
+  result = run_cli("--preset", "tiny", "--config", cfg, "--out", tmp_path / "out", "--no-progress")
   assert result.returncode == 0, result.stderr[-3000:]
-  lrs = {r["run"]: r["lr"] for r in _rows(tmp_path / "out")}
+  lrs = {r["run"]: r["lr"] for r in read_rows(tmp_path / "out")}
   assert lrs == pytest.approx({"fixed/seed0": 3e-3, "filled/seed0": 1e-3})
 
 
@@ -382,7 +262,7 @@ def test_yaml_config_with_exponent_numbers(tmp_path):
 )
 def test_cli_rejects_bad_fields_in_one_line_before_writing(tmp_path, args, field):
   out = tmp_path / "bad"
-  result = _cli("--preset", "tiny", *args, "--out", out, timeout=300)
+  result = run_cli("--preset", "tiny", *args, "--out", out, timeout=300)
   assert result.returncode == 2, result.stderr
   assert field in result.stderr and len(result.stderr.strip().splitlines()) == 1
   assert not out.exists()
@@ -403,9 +283,9 @@ def test_overrides_read_yaml_values():
 def test_tensorboard_files_hold_every_scalar(tmp_path):
   from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=import-outside-toplevel
 
-  config = _tiny(total_steps=100, checkpoint_every=0, seeds=(0,))
+  config = tiny_config(total_steps=100, checkpoint_every=0, seeds=(0,))
   train.train_and_evaluate(config, tmp_path, progress=False)
-  rows = _rows(tmp_path)
+  rows = read_rows(tmp_path)
   for run in {r["run"] for r in rows}:
     acc = event_accumulator.EventAccumulator(str(tmp_path / "tensorboard" / run))
     acc.Reload()
@@ -607,91 +487,11 @@ def test_cpu_compiler_options_reach_every_program_of_the_study(tmp_path):
   assert any("init_one" in text for text in hlo) and any("chunk_one" in text for text in hlo)
 
 
-# ----------------------------------------------------------------------------- model axis
-
-
-def test_model_axis_shards_annotated_parameters_and_keeps_the_metrics(tmp_path):
-  sys.path.insert(0, str(ROOT / "tests"))
-  import toy_study  # pylint: disable=import-outside-toplevel
-
-  result = subprocess.run(
-    [sys.executable, str(ROOT / "tests" / "toy_study.py"), str(tmp_path / "sharded"), "2"],
-    cwd=ROOT,
-    capture_output=True,
-    text=True,
-    env=_env(XLA_FLAGS="--xla_force_host_platform_device_count=8"),
-    timeout=600,
-  )
-  assert result.returncode == 0, result.stderr[-3000:]
-  assert result.stdout.strip().splitlines()[-1] == "(None, None, 'model')"
-  assert toy_study.kernel_spec(toy_study.config()) == ()  # one device: replicated
-  engine.train_and_evaluate(toy_study.STUDY, toy_study.config(), tmp_path / "one", progress=False)
-  sharded, one = _rows(tmp_path / "sharded"), _rows(tmp_path / "one")
-  for a, b in zip(sharded, one):
-    np.testing.assert_allclose(a["val_loss"], b["val_loss"], rtol=1e-5)
-  assert len(sharded) == len(one) == 2
-
-
-_WITH_CTRL_C = (
-  "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-  "sys.argv[0] = 'experiments.grokking'; "
-  "runpy.run_module('experiments.grokking', run_name='__main__', alter_sys=True)"
-)
-
-
-def test_ctrl_c_saves_and_resume_finishes_the_run(tmp_path):
-  import signal  # pylint: disable=import-outside-toplevel
-  import time  # pylint: disable=import-outside-toplevel
-
-  args = [
-    "--preset",
-    "tiny",
-    "--set",
-    "total_steps=3000",
-    "--set",
-    "eval_every=50",
-    "--set",
-    "checkpoint_every=1000",
-    "--set",
-    "seeds=[0]",
-    "--no-progress",
-  ]
-  out = tmp_path / "interrupted"
-  proc = subprocess.Popen(
-    # A shell running the suite in the background ignores SIGINT, and its children inherit that
-    # (Python then installs no KeyboardInterrupt handler): the child installs it itself.
-    [sys.executable, "-c", _WITH_CTRL_C, *args, "--out", str(out)],
-    cwd=ROOT,
-    env=_env(),
-    stdout=subprocess.PIPE,
-    stderr=subprocess.PIPE,
-    text=True,
-  )
-  deadline = time.time() + 300
-  while time.time() < deadline and not ((out / "metrics.jsonl").exists() and len(_rows(out)) >= 4):
-    time.sleep(0.02)
-  # Paused before the signal, so that a fast machine cannot finish the 3000 steps between the
-  # poll and the signal: the run takes the Ctrl-C when it continues, at its next chunk.
-  proc.send_signal(signal.SIGSTOP)
-  proc.send_signal(signal.SIGINT)
-  proc.send_signal(signal.SIGCONT)
-  stdout, stderr = proc.communicate(timeout=300)
-  assert proc.returncode == 0, stderr[-3000:]
-  assert "interrupted at step" in stdout
-  stopped = max(r["step"] for r in _rows(out))
-  assert stopped < 3000 and (out / "summary.json").exists()  # the results so far
-  resumed = _cli(*args, "--out", out, "--resume")
-  assert resumed.returncode == 0, resumed.stderr[-3000:]
-  straight = _cli(*args, "--out", tmp_path / "straight")
-  assert straight.returncode == 0, straight.stderr[-3000:]
-  assert _rows(out) == _rows(tmp_path / "straight")
-
-
 # ------------------------------------------------------------- records: hparams, machine, report
 
 
 def test_summary_rows_hold_the_resolved_hyperparameters_and_the_machine(tmp_path):
-  config = _tiny(
+  config = tiny_config(
     total_steps=50,
     checkpoint_every=0,
     seeds=(0,),
@@ -741,7 +541,7 @@ def test_hyperparameters_of_nested_schedules_are_their_configs():
     {"type": "cosine_annealing", "init_value": 1e-2, "t_max": 40},
   ]
   spec = {"type": "sequential", "schedules": parts, "boundaries": [10]}
-  config = _tiny(runs=({"name": "seq", "schedule": spec, "learning_rate": 1e-2},))
+  config = tiny_config(runs=({"name": "seq", "schedule": spec, "learning_rate": 1e-2},))
   setup = optim.resolve(config, config.runs[0])
   hparams = optim.hyperparameters(setup, spec)
   assert hparams["schedule"]["schedules"] == parts
@@ -751,12 +551,12 @@ def test_hyperparameters_of_nested_schedules_are_their_configs():
 def test_report_writes_the_same_results_again_without_training(tmp_path):
   out = tmp_path / "out"
   args = ("--preset", "tiny", "--set", "total_steps=100", "--set", "seeds=[0]", "--no-progress")
-  assert _cli(*args, "--out", out).returncode == 0
+  assert run_cli(*args, "--out", out).returncode == 0
   before = json.loads((out / "summary.json").read_text())
   (out / "summary.json").rename(out / "summary.before.json")
   (out / "summary.json").write_text(json.dumps(before))  # wall times come from it
   metrics = (out / "metrics.jsonl").read_text()
-  result = _cli("--preset", "tiny", "--out", out, "--report")
+  result = run_cli("--preset", "tiny", "--out", out, "--report")
   assert result.returncode == 0, result.stderr[-3000:]
   assert json.loads((out / "summary.json").read_text()) == before
   assert (out / "metrics.jsonl").read_text() == metrics  # nothing trained
@@ -765,9 +565,9 @@ def test_report_writes_the_same_results_again_without_training(tmp_path):
 def test_reproduce_reruns_committed_runs_and_compares(tmp_path):
   committed = tmp_path / "committed"
   args = ("--preset", "tiny", "--set", "total_steps=100", "--no-progress")
-  assert _cli(*args, "--set", "execution=sequential", "--out", committed).returncode == 0
+  assert run_cli(*args, "--set", "execution=sequential", "--out", committed).returncode == 0
   out = tmp_path / "again"
-  result = _cli(
+  result = run_cli(
     "--preset",
     "tiny",
     "--reproduce",
@@ -785,12 +585,12 @@ def test_reproduce_reruns_committed_runs_and_compares(tmp_path):
     for key in ("final_val_loss", "final_train_acc", "steps_to_train_acc_99"):
       assert pair["rerun"][key] == pair["committed"][key], key
   assert "Largest finite relative difference: 0.00e+00" in result.stdout
-  bad = _cli("--preset", "tiny", "--reproduce", "2", "--reproduce-from", tmp_path, "--out", out)
+  bad = run_cli("--preset", "tiny", "--reproduce", "2", "--reproduce-from", tmp_path, "--out", out)
   assert bad.returncode == 2 and "summary.json" in bad.stderr
 
 
 def test_greedy_lr_drives_a_study_run(tmp_path):
-  config = _tiny(
+  config = tiny_config(
     total_steps=200,
     eval_every=20,
     checkpoint_every=0,
@@ -814,6 +614,6 @@ def test_greedy_lr_drives_a_study_run(tmp_path):
     ),
   )
   train.train_and_evaluate(config, tmp_path, progress=False)
-  lrs = [r["lr"] for r in _rows(tmp_path)]
+  lrs = [r["lr"] for r in read_rows(tmp_path)]
   # base_lr is the run's rate (the registry's rate keyword of greedy_lr), max_lr its default 1.
   assert len(set(lrs)) > 1 and max(lrs) > config.learning_rate  # it raised the rate

@@ -1,15 +1,13 @@
-"""`jaxsched explore` and the docs site in a real browser: headless Chromium driven by Selenium.
+"""`jaxsched explore` in a real browser: headless Chromium driven by Selenium.
 
 Chromium and its driver come from Debian (`make install` installs them as root); the browser
-runs with a proxy that leads nowhere, so a page that fetched anything from the network would
-show it here. These tests fail, not skip, where the browser is missing.
+(conftest.py's fixture, shared with the docs site's test) runs with a proxy that leads nowhere,
+so a page that fetched anything from the network would show it here. These tests fail, not
+skip, where the browser is missing.
 """
 
 import base64
 import json
-import pathlib
-import re
-import shutil
 import struct
 import threading
 import time
@@ -18,8 +16,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -29,42 +25,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 import jaxsched
 from jaxsched.tools import _explore
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 TIMEOUT = 30
-
-
-@pytest.fixture(scope="module")
-def downloads(tmp_path_factory) -> pathlib.Path:
-  return tmp_path_factory.mktemp("downloads")
-
-
-@pytest.fixture(scope="module")
-def browser(downloads):
-  missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not pathlib.Path(p).exists()]
-  if missing:
-    pytest.fail(
-      f"headless Chromium is needed and {', '.join(missing)} is missing: `make install` "
-      "installs it (as root: apt-get install -y --no-install-recommends chromium chromium-driver)"
-    )
-  options = webdriver.ChromeOptions()
-  options.binary_location = CHROMIUM  # with the driver's path below, Selenium Manager never runs
-  for argument in (
-    "--headless=new",
-    "--no-sandbox",  # CI runs as root
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--window-size=1400,1000",
-    "--proxy-server=127.0.0.1:9",  # no network: only the loopback address is reached directly
-  ):
-    options.add_argument(argument)
-  options.add_experimental_option(
-    "prefs",
-    {"download.default_directory": str(downloads), "download.prompt_for_download": False},
-  )
-  driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-  yield driver
-  driver.quit()
 
 
 @pytest.fixture(scope="module")
@@ -271,31 +232,3 @@ def test_family_view_is_the_vmapped_sweep(page):
     example("warmup_cosine", total_steps=110, warmup_steps=170)
   )
   assert drawn(browser) == curves
-
-
-def test_docs_gallery_renders_formulas_offline(browser, docs_site):
-  result, site = docs_site
-  assert result.returncode == 0, result.stderr[-4000:]
-  browser.get((site / "gallery" / "index.html").as_uri())
-  browser.set_script_timeout(TIMEOUT)
-  typeset = browser.execute_async_script(
-    "const done = arguments[arguments.length - 1];"
-    "if (!window.MathJax || !MathJax.startup) { done('MathJax did not load'); return; }"
-    "MathJax.startup.promise.then(() => done('ok'), (e) => done(String(e)));"
-  )
-  assert typeset == "ok"
-  counts = browser.execute_script(
-    "return [document.querySelectorAll('div.math').length,"
-    " document.querySelectorAll('div.math mjx-container').length,"
-    " document.querySelectorAll('mjx-merror').length]"
-  )
-  written = len(re.findall(r'<div class="math[ "]', (site / "gallery" / "index.html").read_text()))
-  assert written >= 30 and counts == [written, written, 0], (written, counts)
-  text = browser.find_element(By.TAG_NAME, "body").text
-  for raw in ("\\[", "\\begin", "\\frac", "\\eta"):
-    assert raw not in text, raw
-  images = browser.execute_script(
-    "return [...document.images].filter(i => i.complete && i.naturalWidth > 0)"
-    ".map(i => i.getAttribute('src').split('/').pop())"
-  )
-  assert {f"{e.name}.png" for e in jaxsched.catalog()} <= set(images)
