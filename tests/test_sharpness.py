@@ -1,6 +1,6 @@
-"""Preconditioned sharpness: power iteration against the eigenvalues of the explicit
-preconditioned Hessian, Adam's preconditioner against its update formula, the engine's
-`sharpness` metric on a toy study."""
+"""Preconditioned sharpness: the Lanczos estimate against the eigenvalues of the explicit
+preconditioned Hessian (the largest, also where the most negative one dominates), Adam's
+preconditioner against its update formula, the engine's `sharpness` metric on a toy study."""
 
 import jax
 import jax.numpy as jnp
@@ -44,11 +44,10 @@ def _explicit(loss, params, diag):
 
 
 def _largest(eigenvalues):
-  eigenvalues = np.real(eigenvalues)
-  return eigenvalues[np.argmax(np.abs(eigenvalues))]
+  return float(np.max(np.real(eigenvalues)))
 
 
-def test_power_iteration_matches_the_explicit_preconditioned_hessian():
+def test_lanczos_matches_the_explicit_preconditioned_hessian():
   loss, params = _mlp_loss()
   diag = jax.tree.map(
     lambda p: jnp.asarray(np.random.default_rng(1).uniform(0.05, 2.0, p.shape), jnp.float32),
@@ -56,13 +55,47 @@ def test_power_iteration_matches_the_explicit_preconditioned_hessian():
   )
   general, symmetric = _explicit(loss, params, diag)
   np.testing.assert_allclose(np.sort(np.real(general)), symmetric, rtol=1e-6, atol=1e-9)
-  power = jax.jit(
+  estimate = jax.jit(
     lambda p, d: sharpness.preconditioned_sharpness(loss, p, d, 300, jax.random.PRNGKey(0))
   )
-  np.testing.assert_allclose(float(power(params, diag)), _largest(symmetric), rtol=1e-4)
-  plain = power(params, None)
+  np.testing.assert_allclose(float(estimate(params, diag)), _largest(symmetric), rtol=1e-4)
+  plain = estimate(params, None)
   _, unconditioned = _explicit(loss, params, jax.tree.map(jnp.ones_like, params))
   np.testing.assert_allclose(float(plain), _largest(unconditioned), rtol=1e-4)
+
+
+def _quadratic(eigenvalues, seed=0):
+  """``x -> x.A x / 2`` with a symmetric ``A`` of the given eigenvalues in a random basis."""
+  rng = np.random.default_rng(seed)
+  basis, _ = np.linalg.qr(rng.normal(size=(len(eigenvalues), len(eigenvalues))))
+  a = jnp.asarray(basis @ np.diag(eigenvalues) @ basis.T, jnp.float32)
+  return lambda p: 0.5 * p["x"] @ a @ p["x"], {"x": jnp.zeros(len(eigenvalues), jnp.float32)}
+
+
+@pytest.mark.parametrize(
+  "eigenvalues",
+  [
+    [-480.0, -30.0, 5.0, 3.0, 1.0, 0.5],  # the most negative dominates: power iteration's -480
+    [-2.0, -1.5, -1.0, -0.5],  # every one negative: the largest is -0.5
+    [10.0, 9.9, 9.8, 1.0, -9.0],  # close at the top
+  ],
+)
+def test_the_estimate_is_the_largest_eigenvalue_not_the_largest_magnitude(eigenvalues):
+  loss, params = _quadratic(eigenvalues)
+  got = sharpness.preconditioned_sharpness(loss, params, None, 50, jax.random.PRNGKey(1))
+  np.testing.assert_allclose(float(got), max(eigenvalues), rtol=1e-4, atol=1e-5)
+
+
+def test_few_iterations_give_a_lower_bound_that_grows_to_the_largest_eigenvalue():
+  eigenvalues = np.linspace(-600.0, 40.0, 400)  # indefinite, the negative end dominating
+  loss, params = _quadratic(list(eigenvalues), seed=2)
+  estimates = [
+    float(sharpness.preconditioned_sharpness(loss, params, None, k, jax.random.PRNGKey(3)))
+    for k in (5, 20, 60)
+  ]
+  assert all(e <= 40.0 * (1 + 1e-5) for e in estimates), estimates
+  assert estimates[0] <= estimates[1] + 1e-3 <= estimates[2] + 2e-3, estimates
+  assert estimates[-1] == pytest.approx(40.0, rel=1e-3)
 
 
 def test_adam_preconditioner_follows_the_update_formula():

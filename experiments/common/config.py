@@ -44,8 +44,8 @@ class Config:
   checkpoint_every: int = 1000  # 0: never (Ctrl-C still saves)
   execution: str = "auto"  # auto, vmap, map or sequential (see experiments.common.engine)
   model_axis: int = 1  # devices on the mesh's "model" axis; the rest form the "data" axis
-  # At each evaluation, the top eigenvalue of the optimizer-preconditioned Hessian of the
-  # training loss on the chunk's last batch, by this many power iterations, logged as
+  # At each evaluation, the largest eigenvalue of the optimizer-preconditioned Hessian of the
+  # training loss on the chunk's last batch, by this many Lanczos iterations, logged as
   # `sharpness` (experiments.common.sharpness); 0: not measured.
   sharpness_iters: int = 0
   # Keys a study adds to a run; not a config field itself. A key that names a config field

@@ -1,6 +1,6 @@
 """cpu-sharpness: Adam's preconditioned sharpness during warmup (Kalra & Barkeshli's mechanism).
 
-lambda_max(P^-1 H), P = diag(sqrt(v_hat) + eps), by 20 power iterations on the
+lambda_max(P^-1 H), P = diag(sqrt(v_hat) + eps), by 20 Lanczos iterations on the
 chunk's last training batch (``sharpness_iters``), every 25 steps (6 evaluations
 inside a 150-step warmup), at widths 32, 64, 128 and 256 (2 layers), without
 warmup and with a 150-step warmup, at peak LRs 0.1, 1 and 3 (the best LRs'
@@ -8,12 +8,13 @@ neighbourhood, and the two LRs around the failure edge seen at width 64), 2 seed
 48 runs; otherwise as ``cpu``. Sharpness is logged against Adam's threshold
 38/eta_t (analysis.sharpness_runs).
 
-Sizing, an estimate (the sharpness evaluation was not timed on its own): the
-training part is the measured ``cpu`` timings (300 steps: 6.6, 11.7, 31.5 and
-94.5 s of CPU time at widths 32-256); one Hessian-vector product is taken as 2-3
-gradient evaluations, so 12 evaluations x 21 products add about 2x the training
-time: about 12 runs x 3 x 144 s = 1.45 CPU-hours, two thirds of it at width
-256. Not run yet.
+Sizing: one run measured at width 64 (LR 0.1, warmup 150, seed 0, 300 steps,
+one core with the other busy): 52.7 s of CPU time for the process with the
+sharpness against 31.4 s without it (compilation included), so the 12
+evaluations x 20 Hessian-vector products add about twice the training's own
+time. With the ``cpu`` timings for the training (300 steps: 6.6, 11.7, 31.5 and
+94.5 s at widths 32-256), about 12 runs x 3 x 144 s = 1.45 CPU-hours, an
+estimate, two thirds of it at width 256. Not run yet.
 """
 
 from experiments.common import config as config_lib
