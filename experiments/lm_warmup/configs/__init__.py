@@ -12,6 +12,7 @@ PRESETS = (
   "cpu_variants",
   "cpu_horizon",
   "cpu_sharpness",
+  "cpu_sharpness_wide",
   "smoke",
   "gpu",
   "law",
