@@ -51,11 +51,13 @@ def test_failure_rule_on_crafted_curves():
   l0 = math.log(100)
   fails = {lr: analysis.failed(v, v is None, 3.25) for lr, v in losses.items()}
   margin = {lr: analysis.failed(v, v is None, l0 - 1.0) for lr, v in losses.items()}
-  result = analysis.sensitivity(losses, fails, l0, margin)
+  bigram = {lr: analysis.failed(v, v is None, 2.48) for lr, v in losses.items()}
+  result = analysis.sensitivity(losses, fails, l0, margin, bigram)
   assert result["best_lr"] == 1e-2 and result["best_loss"] == pytest.approx(1.9)
   assert result["max_stable_lr"] == 1.0  # 3 fails first; 5 above it does not count
   assert result["reaches_failure"]
   assert result["max_stable_lr_margin"] == 5.0  # every loss but the diverged one < ln 100 - 1
+  assert result["max_stable_lr_bigram"] == 0.1  # 0.3 ends at 2.7, above the bigram's 2.48
   wortsman = np.minimum(np.asarray(curve[:7], float), l0)
   assert result["lr_sensitivity"] == pytest.approx(np.mean(wortsman - wortsman.min()))
   high = wortsman[3:]  # at and above the best LR of the grid, 1e-2
@@ -125,6 +127,7 @@ def test_sensitivities_aggregate_over_seeds():
       "final_val_loss": loss,
       "failed": loss > 3.25,
       "failed_margin": loss > math.log(103) - 1,
+      "failed_bigram": loss > 2.5,
     }
     for seed, table in tables.items()
     for lr, loss in table.items()
@@ -138,6 +141,7 @@ def test_sensitivities_aggregate_over_seeds():
   assert item["best_lr_per_seed"] == [1e-2, 1e-3, 1e-2] and item["n"] == 3
   assert item["max_stable_lr_per_seed"] == [1e-2, 1.0, 1e-2]
   assert item["max_stable_lr"] == 1e-2
+  assert item["max_stable_lr_bigram_per_seed"] == [1e-2, 1e-3, 1e-2]
   assert item["reaches_failure_per_seed"] == [True, False, True]
   assert item["lrs"] == [1e-3, 1e-2, 1.0]
   assert item["failure_loss"] == pytest.approx(data_lib.corpus_baselines("pydoc")["unigram"])
@@ -337,6 +341,7 @@ def test_cli_smoke_writes_every_file(tmp_path):
       "diverged",
       "failed",
       "failed_margin",
+      "failed_bigram",
       "params",
       "tokens_per_param",
     }

@@ -141,6 +141,9 @@ def summarize_run(config, history: list, hparams: dict) -> dict:
     "final_val_loss": loss,
     "failed": failed(loss, last["diverged"], failure_loss(config)),
     "failed_margin": failed(loss, last["diverged"], l0 - config.failure_margin),
+    "failed_bigram": failed(
+      loss, last["diverged"], data_lib.corpus_baselines(config.corpus)["bigram"]
+    ),
     "max_attn_logit": max(logits) if logits else None,
   }
   if sharp:
@@ -171,7 +174,13 @@ def max_stable_lr(fails: dict, best_lr: float) -> float:
   return stable
 
 
-def sensitivity(losses: dict, fails: dict, l0: float, fails_margin: Optional[dict] = None) -> dict:
+def sensitivity(
+  losses: dict,
+  fails: dict,
+  l0: float,
+  fails_margin: Optional[dict] = None,
+  fails_bigram: Optional[dict] = None,
+) -> dict:
   """The measures of one configuration and seed.
 
   Args:
@@ -179,6 +188,8 @@ def sensitivity(losses: dict, fails: dict, l0: float, fails_margin: Optional[dic
     fails: ``{peak_lr: failed}`` by the failure rule.
     l0: ``ln V``, where a diverged run counts and where every loss is capped (Eq. 1).
     fails_margin: ``{peak_lr: failed}`` by the margin rule, if reported.
+    fails_bigram: ``{peak_lr: failed}`` by the bigram rule (above the bigram
+      cross-entropy: the model learned less than the pairs of symbols), if reported.
   """
   lrs = sorted(losses)
   capped = {
@@ -198,8 +209,9 @@ def sensitivity(losses: dict, fails: dict, l0: float, fails_margin: Optional[dic
   stable = max_stable_lr(fails, best_lr)
   out["max_stable_lr"] = stable
   out["reaches_failure"] = any(fails[lr] for lr in lrs if lr > stable)
-  if fails_margin is not None:
-    out["max_stable_lr_margin"] = max_stable_lr(fails_margin, best_lr)
+  for name, rule in (("margin", fails_margin), ("bigram", fails_bigram)):
+    if rule is not None:
+      out[f"max_stable_lr_{name}"] = max_stable_lr(rule, best_lr)
   return out
 
 
@@ -239,7 +251,10 @@ def sensitivities(config, summary: list) -> list:
       losses = {r["peak_lr"]: r["final_val_loss"] for r in rows}
       fails = {r["peak_lr"]: r["failed"] for r in rows}
       margin = {r["peak_lr"]: r["failed_margin"] for r in rows}
-      per_seed.append(sensitivity(losses, fails, l0, margin))
+      # Records made before the bigram rule have no failed_bigram: --report recomputes it.
+      bigram = {r["peak_lr"]: r.get("failed_bigram") for r in rows}
+      bigram = None if None in bigram.values() else bigram
+      per_seed.append(sensitivity(losses, fails, l0, margin, bigram))
     first = group["rows"][0]
     item = dict(zip(CONFIG_KEYS, key))
     item.update(
@@ -253,6 +268,7 @@ def sensitivities(config, summary: list) -> list:
         "l0": l0,
         "failure_loss": threshold,
         "failure_margin_loss": l0 - config.failure_margin,
+        "failure_bigram_loss": data_lib.corpus_baselines(config.corpus)["bigram"],
       }
     )
     for measure in ("lr_sensitivity", "lr_sensitivity_high", "best_loss"):
@@ -260,8 +276,8 @@ def sensitivities(config, summary: list) -> list:
       item[measure], item[f"{measure}_sd"] = spread["mean"], spread["sd"]
       item[f"{measure}_ci95"] = spread["ci95"]
       item[f"{measure}_per_seed"] = [p[measure] for p in per_seed]
-    for measure in ("best_lr", "max_stable_lr", "max_stable_lr_margin"):
-      values = [p[measure] for p in per_seed]
+    for measure in ("best_lr", "max_stable_lr", "max_stable_lr_margin", "max_stable_lr_bigram"):
+      values = [p.get(measure) for p in per_seed]
       item[measure], item[f"{measure}_per_seed"] = _median(values), values
     item["reaches_failure_per_seed"] = [p["reaches_failure"] for p in per_seed]
     out.append(item)
@@ -298,8 +314,8 @@ def sensitivity_table(items: list, baselines: dict) -> str:
     "| configuration | n | params | tokens/param | LR sensitivity [95% CI] "
     "| high-LR sensitivity [95% CI] | best loss [95% CI] | best LR (median) "
     "| max stable LR: median (per seed) | failing LR above it, per seed "
-    "| max stable LR, 1-nat rule (per seed) |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| max stable LR, 1-nat rule (per seed) | max stable LR, bigram rule (per seed) |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ]
   for item in items:
     lines.append(
@@ -309,7 +325,8 @@ def sensitivity_table(items: list, baselines: dict) -> str:
       f"| {_fmt(item['best_loss'], item['best_loss_ci95'])} | {item['best_lr']:g} "
       f"| {_fmt_lr(item['max_stable_lr'])} ({_lrs(item['max_stable_lr_per_seed'])}) "
       f"| {'/'.join('yes' if r else 'no' for r in item['reaches_failure_per_seed'])} "
-      f"| {_lrs(item['max_stable_lr_margin_per_seed'])} |"
+      f"| {_lrs(item['max_stable_lr_margin_per_seed'])} "
+      f"| {_lrs(item['max_stable_lr_bigram_per_seed'])} |"
     )
   return (
     f"Baselines (training split, nats/token): uniform ln V = {baselines['uniform']:.3f}, "
@@ -319,7 +336,8 @@ def sensitivity_table(items: list, baselines: dict) -> str:
     "cross-entropy. LR sensitivity = mean over Wortsman's grid 3e-4..0.3 of min(l, ln V) - l* "
     "(Eq. 1); high-LR: the same over the LRs of that grid at and above its best LR. Max "
     "stable LR: the largest LR reached from the best LR upwards before a failure; 1-nat "
-    "rule: a run fails unless it ends 1 nat below ln V. Intervals: 95% t-intervals over the "
+    "rule: a run fails unless it ends 1 nat below ln V; bigram rule (stricter): a run fails "
+    "above the bigram cross-entropy. Intervals: 95% t-intervals over the "
     "n seeds.\n\n" + "\n".join(lines) + "\n"
   )
 

@@ -15,9 +15,10 @@ Width 256 is the ``cpu-wide`` preset; qk-layernorm and warmup shapes are
 
 Sized from measured one-run timings on the shared 2-core machine (300 steps, CPU
 time of the process, 2 threads, load 10-15): width 32 6.6 s, 64 11.7 s, 128
-31.5 s, 64 x 4 layers 23 s. 300 runs (90 + 90 + 60 + 60): about 82 CPU-minutes,
-an estimate from those timings; the wall time grows with the machine's load.
-Not run yet with this grid.
+31.5 s, 64 x 4 layers 23 s; 300 runs (90 + 90 + 60 + 60), about 82 CPU-minutes
+estimated. Measured: 45 min of wall time on one core with the other busy
+(``--execution sequential``; median run 3.6, 6.3, 16.6 and 12.2 s), results in
+``results/cpu/``.
 """
 
 from experiments.lm_warmup.config import Config
