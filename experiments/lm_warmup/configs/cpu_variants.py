@@ -10,7 +10,8 @@ Rows (width 64, 2 layers):
 
 Sized from a measured one-run timing (300 steps at width 64: 11.7 s of CPU time
 on the shared 2-core machine): 150 runs (60 + 3 x 30), about 30 CPU-minutes (an
-estimate from that timing). Not run yet.
+estimate from that timing). Measured: 17.5 min of wall time on one core with the
+other busy (``--execution sequential``), results in ``results/cpu_variants/``.
 """
 
 from experiments.lm_warmup.config import Config
