@@ -26,20 +26,25 @@ import pytest  # noqa: E402
 
 DOCS = pathlib.Path(__file__).resolve().parents[1] / "docs"
 
-# The slowest test files, slowest first (seconds of one xdist worker in a whole-suite run,
-# `--durations=0` summed per file, on the 2-core machine). With `--dist loadfile` a file runs
-# whole on one worker and the suite ends when its last file does: started first, the long files
-# overlap the many short ones on the other worker. xdist's own order (the files with the most
-# tests first) started the one-test-long benchmark file last.
+# The slowest test files, slowest first: seconds per file of a whole-suite run in one process
+# (`--durations=0` summed per file; 1228 s in all, on one core of the 2-core AMD EPYC with the
+# other busy): benchmarks 108 (one test), engine 112, lm_warmup 110, engine_processes 101, timm
+# 75, spurious 72, grokking 50, porting 48, docs 47, contract 47, finder 43; the rest 26 or less.
+# With `--dist loadfile` a file runs whole on one worker and the suite ends when its last file
+# does: started first, the long files overlap the many short ones on the other worker. xdist's
+# own order (the files with the most tests first) started the one-test benchmark file last.
 SLOWEST_FIRST = (
-  "tests/test_engine.py",
   "tests/test_benchmarks.py",
-  "tests/test_engine_processes.py",
+  "tests/test_engine.py",
   "tests/test_lm_warmup.py",
-  "tests/test_grokking.py",
+  "tests/test_engine_processes.py",
+  "tests/test_timm.py",
   "tests/test_spurious.py",
-  "tests/test_cli.py",
+  "tests/test_grokking.py",
+  "tests/test_porting.py",
   "tests/test_docs.py",
+  "tests/test_contract.py",
+  "tests/test_finder.py",
 )
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
