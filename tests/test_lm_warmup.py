@@ -443,3 +443,23 @@ def test_a_diverging_lr_is_flagged_without_disturbing_its_group(tmp_path):
   others = lambda rows: [r for r in rows if r["spec"] != "third"]
   assert others(_rows(tmp_path / "bad")) == others(_rows(tmp_path / "good"))
   assert (tmp_path / "bad" / "sensitivity.json").exists()
+
+
+def test_sensitivity_plot_takes_one_seed_and_configurations_without_the_grid(tmp_path):
+  base = {
+    "warmup_shape": "linear",
+    "schedule": "warmup_cosine",
+    "z_loss": 0.0,
+    "weight_decay_mode": "independent",
+    "width": 64,
+    "depth": 2,
+    "qk_layernorm": False,
+  }
+  items = [
+    {**base, "warmup_steps": 0, "lr_sensitivity": 0.5, "lr_sensitivity_ci95": None},  # n = 1
+    {**base, "warmup_steps": 150, "lr_sensitivity": 0.4, "lr_sensitivity_ci95": [0.3, 0.5]},
+    # only LRs above Wortsman's grid (a --reproduce of a run at LR 3): no sensitivity at all
+    {**base, "width": 32, "warmup_steps": 0, "lr_sensitivity": None, "lr_sensitivity_ci95": None},
+  ]
+  analysis.plot_sensitivity(items, tmp_path / "sensitivity.png")
+  assert (tmp_path / "sensitivity.png").stat().st_size > 0

@@ -547,6 +547,10 @@ def plot_max_stable_lr(items: list, path: pathlib.Path) -> None:
   report.save_figure(fig, path)
 
 
+def _warmup_steps(item: dict) -> int:
+  return item["warmup_steps"]
+
+
 def plot_sensitivity(items: list, path: pathlib.Path) -> None:
   """LR sensitivity against warmup length, one line per width (and qk-layernorm), with the
   95% t-interval."""
@@ -562,7 +566,10 @@ def plot_sensitivity(items: list, path: pathlib.Path) -> None:
     ):
       lines.setdefault((item["width"], item["depth"], item["qk_layernorm"]), []).append(item)
   for (width, depth, qk), points in sorted(lines.items()):
-    points.sort(key=lambda p: p["warmup_steps"])
+    # None where a configuration has no LR of Wortsman's grid (a --reproduce of one run).
+    points = sorted((p for p in points if p["lr_sensitivity"] is not None), key=_warmup_steps)
+    if not points:
+      continue
     mean = np.asarray([p["lr_sensitivity"] for p in points])
     ci = [p["lr_sensitivity_ci95"] or [m, m] for p, m in zip(points, mean)]
     ax.errorbar(
