@@ -14,6 +14,8 @@ sharpness against 31.4 s without it (compilation included), so the 12
 evaluations x 20 Hessian-vector products add about twice the training's own
 time. With the ``cpu`` timings for the training (300 steps: 6.6, 11.7 and 31.5
 s at widths 32-128): 12 runs x 3 x 50 s, about 30 CPU-minutes (an estimate).
+Measured: 16.5 min of wall time on one core with the other busy
+(``--execution sequential``), results in ``results/cpu_sharpness/``.
 """
 
 from experiments.common import config as config_lib
