@@ -3,8 +3,10 @@
 The same data, optimizer, 300 steps, LR grid 3e-4 .. 10 and 3 seeds as ``cpu``
 (whose tables it extends: ``--report`` of both folders gives one row each).
 Sized from a measured one-run timing on the shared 2-core machine (300 steps, CPU
-time of the process, load 10-15): 94.5 s; 60 runs, about 95 CPU-minutes (an
-estimate from that timing). Not run yet.
+time of the process, load 10-15): 94.5 s; 60 runs, about 95 CPU-minutes. Measured
+again on one core with the other busy (warmup 150, LR 1e-2, seed 0): 49.4 s per
+run, as the ``cpu`` preset's runs took about half their first timings; so about
+50 min. Not run yet.
 """
 
 from experiments.lm_warmup.config import Config
