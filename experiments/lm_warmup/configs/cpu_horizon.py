@@ -5,10 +5,12 @@ Width 64, 2 layers, 3000 steps (10x ``cpu``), warmups 0, 30, 150 and 750 (0, 1%,
 250 steps. Otherwise as ``cpu``.
 
 Sized from a measured timing (width 64: 39 ms of CPU time per step on the shared
-2-core machine, so about 117 s per 3000-step run): 80 runs, about 2.6 CPU-hours,
-an estimate. That is longer than the hour the other presets take: 10x the steps,
-4 warmups, 9 or more LRs and 2 seeds do not fit in an hour at width 64 on this
-machine. Not run yet.
+2-core machine at load 10-15, so about 117 s per 3000-step run): 80 runs, about
+2.6 CPU-hours. The ``cpu`` preset's width-64 runs then took 6.3 s per 300 steps
+on one core with the other busy (21 ms per step), which puts this preset at
+about 84 min on one core: longer than the hour the other presets take, since
+10x the steps, 4 warmups, 10 LRs and 2 seeds at width 64 do not fit in one
+here. Not run yet.
 """
 
 from experiments.common import config as config_lib
