@@ -135,15 +135,14 @@ def summarize_run(config, history: list, hparams: dict) -> dict:
   loss = None if last["diverged"] else last["val_loss"]
   logits = [r["max_attn_logit"] for r in history if r.get("max_attn_logit") is not None]
   sharp = [r["sharpness"] for r in history if r.get("sharpness") is not None]
-  l0 = data_lib.corpus_baselines(config.corpus)["uniform"]
+  baselines = data_lib.corpus_baselines(config.corpus)
+  l0 = baselines["uniform"]
   out = {
     **run_settings(config, spec, hparams),
     "final_val_loss": loss,
     "failed": failed(loss, last["diverged"], failure_loss(config)),
     "failed_margin": failed(loss, last["diverged"], l0 - config.failure_margin),
-    "failed_bigram": failed(
-      loss, last["diverged"], data_lib.corpus_baselines(config.corpus)["bigram"]
-    ),
+    "failed_bigram": failed(loss, last["diverged"], baselines["bigram"]),
     "max_attn_logit": max(logits) if logits else None,
   }
   if sharp:
