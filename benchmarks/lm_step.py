@@ -29,8 +29,9 @@ from experiments.lm_warmup import train
 
 SETTINGS = {
   "full": {"widths": (32, 64, 128), "steps": 20, "repeats": 5, "sweep": 7, "auto_width": 64},
-  # --quick leaves auto out here: the grokking MLP's rows run the same code for less.
-  "quick": {"widths": (32,), "steps": 2, "repeats": 1, "sweep": 2, "auto_width": None},
+  # --quick leaves the execution modes out here (compiling the LM three more times is most
+  # of its time): the grokking MLP's rows run the same code, auto included, for less.
+  "quick": {"widths": (32,), "steps": 2, "repeats": 1, "sweep": 0, "auto_width": None},
 }
 LRS = (3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
 
@@ -88,6 +89,8 @@ def run(quick: bool) -> list:
       )
     )
     runs = settings["sweep"]
+    if not runs:
+      continue
     entries += execution.entries(
       "lm_step",
       f"width{width}",
