@@ -618,7 +618,8 @@ def plot_attention_logits(rows: list, summary: list, path: pathlib.Path) -> None
   ax.set_xlabel("step")
   ax.set_ylabel("max |attention logit| (validation)")
   ax.grid(True, alpha=0.3)
-  ax.legend(fontsize=5, ncol=2)
+  if chosen:
+    ax.legend(fontsize=5, ncol=2)
   report.save_figure(fig, path)
 
 
@@ -641,7 +642,8 @@ def plot_phase_diagram(summary: list, path: pathlib.Path) -> None:
   warmups, lrs = sorted({k[0] for k in cells}), sorted({k[1] for k in cells})
   grid = np.full((len(warmups), len(lrs)), np.nan)
   for (w, lr), values in cells.items():
-    grid[warmups.index(w), lrs.index(lr)] = np.nanmean([v for v, _ in values])
+    finite = [v for v, _ in values if np.isfinite(v)]
+    grid[warmups.index(w), lrs.index(lr)] = np.mean(finite) if finite else np.nan  # all diverged
   fig, ax = plt.subplots(figsize=(7.5, 4.2))
   image = ax.imshow(np.minimum(grid, 6.0), origin="lower", aspect="auto", cmap="viridis")
   for (w, lr), values in cells.items():
