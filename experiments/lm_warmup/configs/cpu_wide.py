@@ -6,7 +6,8 @@ Sized from a measured one-run timing on the shared 2-core machine (300 steps, CP
 time of the process, load 10-15): 94.5 s; 60 runs, about 95 CPU-minutes. Measured
 again on one core with the other busy (warmup 150, LR 1e-2, seed 0): 49.4 s per
 run, as the ``cpu`` preset's runs took about half their first timings; so about
-50 min. Not run yet.
+50 min. The preset then took 53 min on one core with the other busy (median run
+51.9 s); results in ``experiments/lm_warmup/results/cpu_wide/``.
 """
 
 from experiments.lm_warmup.config import Config
