@@ -298,6 +298,9 @@ def test_cli_smoke_writes_every_file(tmp_path):
       "--out",
       str(out),
       "--no-progress",
+      # auto would time three compiled modes first; it is tested with the engine (test_engine.py)
+      "--execution",
+      "sequential",
     ],
     cwd=ROOT,
     env=_env(),
