@@ -5,8 +5,8 @@ Width 64, 2 layers, 3000 steps (10x ``cpu``), warmups 0, 30, 150 and 750 (0, 1%,
 30, 100), 2 seeds; evaluated every 250 steps. Otherwise as ``cpu``.
 
 Why 30 and 100: with the ``cpu`` grid (up to 10) no run failed by the unigram rule
-at this length (LR 10 ended at 2.97-3.09 nats against 3.253: the cosine's long
-low-rate tail retrains what the peak rate broke), so the grid did not reach failure.
+at this length (LR 10 ended at 2.97-3.09 nats against 3.253), so the grid did not
+reach failure.
 
 Sized from the ``cpu`` preset's width-64 runs (6.3 s per 300 steps on one core
 with the other busy): about 84 min for 80 runs. Measured: the 80 runs of the
